@@ -1,0 +1,378 @@
+"""Resource / Operation: thin read-only views over the loaded OpenAPI document.
+
+Nothing is precomputed beyond names: parameters, bodies, response shapes and help
+text are worked out on first access and cached on the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .auth import V2_AUTH_SCHEME
+from .errors import SpecError
+from .naming import HTTP_METHODS, OperationName, name_operations, path_segments
+from .overrides import OverrideReport
+
+JSON_TYPES = ("application/json",)
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class BodySpec:
+    """An operation's request body: media type, schema (may be a $ref), required."""
+
+    content_type: str
+    schema: dict[str, Any]
+    required: bool
+    content_types: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class ResourceNode:
+    """A resource: its verbs and nested resources; ``depth_param`` is what its accessor binds."""
+
+    name: str
+    path: tuple[str, ...]
+    children: dict[str, ResourceNode] = field(default_factory=dict)
+    verbs: dict[str, Operation] = field(default_factory=dict)
+    depth_param: str | None = None
+    keyword_aliases: dict[str, str] = field(default_factory=dict)
+
+    def attributes(self) -> list[str]:
+        return sorted(set(self.children) | set(self.verbs))
+
+
+class Operation:
+    """One (path, method) of the document, named by the naming rules plus overrides."""
+
+    def __init__(self, registry: Registry, path: str, method: str, name: OperationName) -> None:
+        self.registry = registry
+        self.path = path
+        self.method = method
+        self.name = name
+        self.raw: dict[str, Any] = registry.document["paths"][path][method]
+        self.path_item: dict[str, Any] = registry.document["paths"][path]
+        self.keyword_aliases: dict[str, str] = {}
+        self.original: tuple[str, ...] = name.resources + (name.verb,)
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.qualified_name} {self.method.upper()} {self.path}>"
+
+    @property
+    def verb(self) -> str:
+        return self.name.verb
+
+    @property
+    def qualified_name(self) -> str:
+        return ".".join(self.name.resources + (self.name.verb,))
+
+    @property
+    def operation_id(self) -> str | None:
+        return self.raw.get("operationId")
+
+    @property
+    def summary(self) -> str:
+        return (self.raw.get("summary") or "").strip()
+
+    @property
+    def description(self) -> str:
+        return (self.raw.get("description") or "").strip()
+
+    @cached_property
+    def parameters(self) -> list[dict[str, Any]]:
+        """Path-level then operation-level parameters, resolved; later ones win per (name, in)."""
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for param in list(self.path_item.get("parameters") or []) + list(self.raw.get("parameters") or []):
+            resolved = self.registry.resolve(param)
+            merged[(resolved["name"], resolved.get("in", "query"))] = resolved
+        return list(merged.values())
+
+    @cached_property
+    def path_params(self) -> list[str]:
+        """Path parameter names in the order they appear in the path."""
+        return [s[1:-1] for s in path_segments(self.path) if s.startswith("{")] if "{" in self.path else []
+
+    @cached_property
+    def bound_path_params(self) -> list[str]:
+        """The path parameters nested accessors bind (``projects.tags(project_pk)``)."""
+        return self.path_params[: len(self.name.depth_params)]
+
+    @cached_property
+    def own_path_params(self) -> list[str]:
+        """The path parameters the call itself takes, positionally."""
+        return self.path_params[len(self.name.depth_params) :]
+
+    def params_in(self, location: str) -> dict[str, dict[str, Any]]:
+        return {p["name"]: p for p in self.parameters if p.get("in") == location}
+
+    @cached_property
+    def query_params(self) -> dict[str, dict[str, Any]]:
+        return self.params_in("query")
+
+    @cached_property
+    def header_params(self) -> dict[str, dict[str, Any]]:
+        return self.params_in("header")
+
+    @cached_property
+    def path_param_specs(self) -> dict[str, dict[str, Any]]:
+        specs = self.params_in("path")
+        for name in self.path_params:
+            specs.setdefault(name, {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+        return specs
+
+    @cached_property
+    def body(self) -> BodySpec | None:
+        raw = self.raw.get("requestBody")
+        if not raw:
+            return None
+        raw = self.registry.resolve(raw)
+        content = raw.get("content") or {}
+        if not content:
+            return None
+        preferred = next((c for c in content if c in JSON_TYPES or c.endswith("+json")), None)
+        content_type = preferred or next(iter(content))
+        schema = (content[content_type] or {}).get("schema") or {}
+        return BodySpec(content_type, schema, bool(raw.get("required")), tuple(content))
+
+    @cached_property
+    def body_fields(self) -> dict[str, dict[str, Any]]:
+        """Top-level body properties (resolved), for keyword arguments and CLI options."""
+        if not self.body:
+            return {}
+        schema = self.registry.resolve(self.body.schema)
+        return self.registry.object_properties(schema)
+
+    @cached_property
+    def responses(self) -> dict[str, dict[str, Any]]:
+        return {str(k): self.registry.resolve(v) for k, v in (self.raw.get("responses") or {}).items()}
+
+    def response_schema(self, status: int) -> tuple[str | None, dict[str, Any] | None]:
+        """(content type, schema) documented for a status (exact, then NXX, then default)."""
+        response = (
+            self.responses.get(str(status)) or self.responses.get(f"{str(status)[0]}XX") or self.responses.get("default")
+        )
+        if not response:
+            return None, None
+        content = response.get("content") or {}
+        if not content:
+            return None, None
+        content_type = next((c for c in content if c in JSON_TYPES or c.endswith("+json")), next(iter(content)))
+        return content_type, (content[content_type] or {}).get("schema")
+
+    @cached_property
+    def success_status(self) -> int:
+        codes = sorted(int(k) for k in self.responses if k.isdigit() and 200 <= int(k) < 300)
+        return codes[0] if codes else 200
+
+    @cached_property
+    def success_schema(self) -> dict[str, Any] | None:
+        return self.response_schema(self.success_status)[1]
+
+    @cached_property
+    def is_paginated(self) -> bool:
+        """A list whose response is a page object with a ``results`` array."""
+        if self.method != "get" or not self.success_schema:
+            return False
+        props = self.registry.object_properties(self.registry.resolve(self.success_schema))
+        results = props.get("results")
+        return bool(results) and self.registry.resolve(results).get("type") == "array"
+
+    @cached_property
+    def item_schema_name(self) -> str | None:
+        """Schema name of one list item (``ProjectV2List``), for Record reprs."""
+        if not self.is_paginated:
+            return None
+        results = self.registry.object_properties(self.registry.resolve(self.success_schema))["results"]
+        items = self.registry.resolve(results).get("items") or {}
+        return ref_name(items)
+
+    @cached_property
+    def result_schema_name(self) -> str | None:
+        return ref_name(self.success_schema or {})
+
+    @cached_property
+    def pagination_param(self) -> str | None:
+        """'cursor' or 'page' when the operation takes one."""
+        for name in ("cursor", "page"):
+            if name in self.query_params:
+                return name
+        return None
+
+    def accepted_keywords(self) -> list[str]:
+        names = list(self.own_path_params) + list(self.query_params)
+        names += [f for f in self.body_fields if f not in self.query_params]
+        names += list(self.keyword_aliases)
+        if self.body:
+            names.append("body")
+        if self.is_paginated:
+            names.append("list_all")
+        return names
+
+
+def ref_name(schema: dict[str, Any]) -> str | None:
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return ref.rsplit("/", 1)[-1] if ref else None
+
+
+class Registry:
+    """Every operation of a document, reachable by attribute path and by operationId."""
+
+    def __init__(
+        self,
+        document: dict[str, Any],
+        *,
+        names: dict[str, Any] | None = None,
+        label: str = "<schema>",
+        report: OverrideReport | None = None,
+    ) -> None:
+        self.document = document
+        self.label = label
+        self.report = report or OverrideReport()
+        self._resolved: dict[str, Any] = {}
+        entries = [
+            (path, method, (item or {}).get(method, {}).get("operationId"))
+            for path, item in (document.get("paths") or {}).items()
+            for method in HTTP_METHODS
+            if method in (item or {})
+        ]
+        derived = name_operations(entries)
+        self.root = ResourceNode("", ())
+        self.operations: list[Operation] = []
+        self.by_operation_id: dict[str, Operation] = {}
+        renames = names or {}
+        for (path, method), name in derived.items():
+            op = Operation(self, path, method, self._rename(name, renames))
+            op.original = name.resources + (name.verb,)
+            self._place(op)
+            self.operations.append(op)
+            if op.operation_id:
+                self.by_operation_id[op.operation_id] = op
+        self._apply_keyword_aliases(renames.get("keywords") or {})
+        self._check_renames(renames, derived)
+
+    # -- naming overrides -------------------------------------------------
+    def _rename(self, name: OperationName, renames: dict[str, Any]) -> OperationName:
+        resources = list(name.resources)
+        verbs = renames.get("verbs") or {}
+        verb = verbs.get(".".join(name.resources + (name.verb,)), name.verb)
+        resource_map = renames.get("resources") or {}
+        for i in range(len(resources), 0, -1):
+            key = ".".join(name.resources[:i])
+            if key in resource_map:
+                resources[i - 1] = resource_map[key]
+        return OperationName(tuple(resources), verb, name.depth_params, name.kind)
+
+    def _check_renames(self, renames: dict[str, Any], derived: dict[tuple[str, str], OperationName]) -> None:
+        known_resources = {".".join(n.resources[:i]) for n in derived.values() for i in range(1, len(n.resources) + 1)}
+        known_verbs = {".".join(n.resources + (n.verb,)) for n in derived.values()}
+        for key in renames.get("resources") or {}:
+            if key not in known_resources:
+                self.report.missing.append(f"resource rename {key!r}: no such resource")
+        for key in renames.get("verbs") or {}:
+            if key not in known_verbs:
+                self.report.missing.append(f"verb rename {key!r}: no such operation")
+        for key in renames.get("keywords") or {}:
+            if key not in known_resources and key not in known_verbs:
+                self.report.missing.append(f"keyword aliases for {key!r}: no such resource or operation")
+
+    def _place(self, op: Operation) -> None:
+        node = self.root
+        for depth, resource in enumerate(op.name.resources):
+            child = node.children.get(resource)
+            if child is None:
+                child = ResourceNode(resource, node.path + (resource,))
+                if depth > 0:
+                    child.depth_param = op.path_params[depth - 1] if depth - 1 < len(op.path_params) else None
+                node.children[resource] = child
+            node = child
+        if op.name.verb in node.verbs:
+            other = node.verbs[op.name.verb]
+            raise SpecError(
+                f"{self.label}: naming collision: {other.method.upper()} {other.path} and "
+                f"{op.method.upper()} {op.path} both map to {op.qualified_name}"
+            )
+        if op.name.verb in node.children:
+            raise SpecError(f"{self.label}: {op.qualified_name} is both a verb and a nested resource")
+        node.verbs[op.name.verb] = op
+
+    def _apply_keyword_aliases(self, keywords: dict[str, dict[str, str]]) -> None:
+        """Alias -> real parameter, for every operation under a resource (or one operation)."""
+        for key, aliases in keywords.items():
+            parts = tuple(key.split("."))
+            for op in self.operations:
+                if op.original[: len(parts)] != parts:
+                    continue
+                real = set(op.path_params) | set(op.query_params) | set(op.body_fields)
+                op.keyword_aliases.update({a: r for a, r in aliases.items() if r in real})
+                if len(parts) < len(op.original):
+                    node = self.node(*op.name.resources[: len(parts)])
+                    node.keyword_aliases.update(aliases)
+
+    # -- lookups ----------------------------------------------------------
+    def resolve(self, node: Any) -> Any:
+        """Follow local ``$ref`` chains; returns the target (cached)."""
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            cached = self._resolved.get(ref, _MISSING)
+            if cached is _MISSING:
+                cached = self.lookup_pointer(ref)
+                self._resolved[ref] = cached
+            node = cached
+            seen += 1
+            if seen > 64:
+                raise SpecError(f"{self.label}: $ref cycle at {ref}")
+        return node
+
+    def lookup_pointer(self, ref: str) -> Any:
+        if not ref.startswith("#"):
+            raise SpecError(f"{self.label}: external $ref {ref!r} is not allowed")
+        node: Any = self.document
+        for token in ref[1:].split("/")[1:] if ref != "#" else []:
+            token = token.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[int(token)] if isinstance(node, list) else node[token]
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise SpecError(f"{self.label}: $ref {ref!r} points at nothing") from None
+        return node
+
+    def object_properties(self, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The properties of an object schema, following $ref and allOf."""
+        schema = self.resolve(schema) or {}
+        props: dict[str, dict[str, Any]] = {}
+        for part in schema.get("allOf") or []:
+            props.update(self.object_properties(part))
+        props.update(schema.get("properties") or {})
+        return props
+
+    @property
+    def auth_scheme(self) -> dict[str, dict[str, Any]]:
+        return self.document.get("x-synapse-auth") or V2_AUTH_SCHEME
+
+    @property
+    def resources(self) -> list[str]:
+        return sorted(self.root.children)
+
+    def node(self, *names: str) -> ResourceNode:
+        node = self.root
+        for name in names:
+            node = node.children[name]
+        return node
+
+    def walk(self) -> Iterator[tuple[tuple[str, ...], Operation]]:
+        """Every (attribute path, operation), in document order."""
+        for op in self.operations:
+            yield op.name.resources + (op.name.verb,), op
+
+    def operation(self, dotted: str) -> Operation:
+        """Look up ``projects.tags.create`` or an operationId."""
+        if dotted in self.by_operation_id:
+            return self.by_operation_id[dotted]
+        *resources, verb = dotted.split(".")
+        try:
+            return self.node(*resources).verbs[verb]
+        except KeyError:
+            raise SpecError(f"no operation {dotted!r} in {self.label}") from None

@@ -1,0 +1,307 @@
+"""OpenAPI 3.0 schemas -> compiled JSON Schema validators, built lazily per operation.
+
+OpenAPI 3.0 is converted once per schema component and direction: ``nullable`` becomes a
+``null`` type, a readOnly property is not required in a request and a writeOnly one not
+in a response, boolean ``exclusiveMinimum`` becomes numeric. The result is compiled with
+jsonschema-rs (Rust) when available, else with the pure-Python ``jsonschema``; both check
+the same formats and give the same verdicts. Error reports name fields and expectations,
+never the offending values (they may be secrets).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .registry import Registry, ref_name
+
+try:
+    import jsonschema_rs as _rs
+except ImportError:  # pragma: no cover - exercised by forcing engine="python"
+    _rs = None
+
+CHECKED_FORMATS = ("date-time", "date", "uuid")
+_DROP = {"nullable", "discriminator", "xml", "externalDocs", "example", "deprecated", "readOnly", "writeOnly"}
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_COMPONENT_PREFIX = "#/components/schemas/"
+MAX_REPORTED_ERRORS = 20
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$"
+)
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+
+
+def is_date(value: str) -> bool:
+    match = _DATE.match(value)
+    if not match:
+        return False
+    try:
+        _dt.date(int(match[1]), int(match[2]), int(match[3]))
+        return True
+    except ValueError:
+        return False
+
+
+def is_date_time(value: str) -> bool:
+    match = _RFC3339.match(value)
+    if not match or not is_date(value[:10]):
+        return False
+    hour, minute, second = int(match[4]), int(match[5]), int(match[6])
+    if hour > 23 or minute > 59 or second > 60:
+        return False
+    return not (match[9] is not None and (int(match[9]) > 23 or int(match[10]) > 59))
+
+
+def is_uuid(value: str) -> bool:
+    if not _UUID.match(value):
+        return False
+    try:
+        uuid.UUID(value)
+        return True
+    except ValueError:
+        return False
+
+
+FORMAT_CHECKS: dict[str, Callable[[str], bool]] = {"date-time": is_date_time, "date": is_date, "uuid": is_uuid}
+
+
+class SchemaConverter:
+    """Converts a registry's component schemas to JSON Schema, per direction, with caching."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._defs: dict[str, dict[str, Any]] = {"request": {}, "response": {}}
+        self._refs: dict[str, dict[str, set[str]]] = {"request": {}, "response": {}}
+        self._lock = threading.Lock()
+
+    def root(self, schema: dict[str, Any], direction: str) -> dict[str, Any]:
+        """A self-contained JSON Schema: the converted schema plus every definition it reaches."""
+        refs: set[str] = set()
+        converted = self.convert(schema, direction, refs)
+        closure = self._closure(refs, direction)
+        out = dict(converted) if "$ref" not in converted else {"$ref": converted["$ref"]}
+        if closure:
+            out["$defs"] = {name: self._defs[direction][name] for name in sorted(closure)}
+        return out
+
+    def _closure(self, refs: set[str], direction: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(refs)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            self.definition(name, direction)
+            stack.extend(self._refs[direction][name] - seen)
+        return seen
+
+    def definition(self, name: str, direction: str) -> dict[str, Any]:
+        with self._lock:
+            if name not in self._defs[direction]:
+                self._defs[direction][name] = {}  # placeholder breaks recursion
+                refs: set[str] = set()
+                target = self.registry.lookup_pointer(_COMPONENT_PREFIX + name.replace("~", "~0").replace("/", "~1"))
+                self._defs[direction][name] = self.convert(target, direction, refs)
+                self._refs[direction][name] = refs
+            return self._defs[direction][name]
+
+    def _is_hidden(self, prop: Any, direction: str) -> bool:
+        """readOnly in a request / writeOnly in a response: never required."""
+        flag = "readOnly" if direction == "request" else "writeOnly"
+        if isinstance(prop, dict) and prop.get(flag):
+            return True
+        target = self.registry.resolve(prop) if isinstance(prop, dict) else None
+        return bool(isinstance(target, dict) and target.get(flag))
+
+    def convert(self, schema: Any, direction: str, refs: set[str]) -> Any:
+        if not isinstance(schema, dict):
+            return schema
+        if "$ref" in schema:
+            ref = schema["$ref"]
+            if ref.startswith(_COMPONENT_PREFIX):
+                name = ref[len(_COMPONENT_PREFIX) :].replace("~1", "/").replace("~0", "~")
+                refs.add(name)
+                converted: dict[str, Any] = {"$ref": "#/$defs/" + name.replace("~", "~0").replace("/", "~1")}
+            else:
+                converted = self.convert(self.registry.resolve(schema), direction, refs)
+            if schema.get("nullable"):
+                return {"anyOf": [converted, {"type": "null"}]}
+            return converted
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key in _DROP or key.startswith("x-"):
+                continue
+            if key == "properties":
+                out[key] = {n: self.convert(p, direction, refs) for n, p in (value or {}).items()}
+            elif key in ("items", "not") or (key == "additionalProperties" and isinstance(value, dict)):
+                out[key] = self.convert(value, direction, refs)
+            elif key in _SCHEMA_LISTS:
+                out[key] = [self.convert(v, direction, refs) for v in value]
+            elif key == "required":
+                props = schema.get("properties") or {}
+                kept = [r for r in value if not (r in props and self._is_hidden(props[r], direction))]
+                if kept:
+                    out[key] = kept
+            elif key == "format":
+                if value in CHECKED_FORMATS:
+                    out[key] = value
+            elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+                bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+                if value and bound in schema:
+                    out[key] = schema[bound]
+            elif key in ("minimum", "maximum") and schema.get("exclusive" + key.capitalize()) is True:
+                continue
+            else:
+                out[key] = value
+        if schema.get("nullable"):
+            if "type" in out:
+                types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+                out["type"] = types + ["null"] if "null" not in types else types
+                if "enum" in out and None not in out["enum"]:
+                    out["enum"] = list(out["enum"]) + [None]
+            elif "enum" in out:
+                out["enum"] = list(out["enum"]) + [None]
+            elif out:
+                out = {"anyOf": [out, {"type": "null"}]}
+        return out
+
+
+def _python_validator(schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    for name, check in FORMAT_CHECKS.items():
+        checker.checks(name)(lambda v, _c=check: not isinstance(v, str) or _c(v))
+    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+
+
+class CompiledSchema:
+    """One compiled validator with a value-free error report."""
+
+    def __init__(self, schema: dict[str, Any], name: str, engine: str) -> None:
+        self.schema = schema
+        self.name = name
+        self.engine = engine
+        if engine == "rust":
+            self._validator = _rs.Draft202012Validator(schema, validate_formats=True)
+        else:
+            self._validator = _python_validator(schema)
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._validator.is_valid(instance)
+
+    def errors(self, instance: Any) -> list[dict[str, Any]]:
+        """[{field, kind, message}] for every failure (at most MAX_REPORTED_ERRORS); no values."""
+        found: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for error in self._validator.iter_errors(instance):
+            if self.engine == "rust":
+                path = list(error.instance_path)
+                keyword = str(list(error.schema_path)[-1]) if list(error.schema_path) else "schema"
+                info = error.kind.as_dict()
+                expected = next(iter(info.values()), None) if info else None
+                missing = info.get("property") if keyword == "required" else None
+            else:
+                path = list(error.absolute_path)
+                keyword, expected = str(error.validator), error.validator_value
+                match = _REQUIRED_MESSAGE.match(error.message) if keyword == "required" else None
+                missing = ast.literal_eval(match.group(1)) if match else None
+            entry = describe_error(path, keyword, expected, missing)
+            found.setdefault((entry["field"], entry["kind"], entry["message"]), entry)
+            if len(found) >= MAX_REPORTED_ERRORS:
+                break
+        return sorted(found.values(), key=lambda e: (e["field"], e["kind"]))
+
+
+_REQUIRED_MESSAGE = re.compile(r"^(.+) is a required property$")
+
+
+def describe_error(path: list[Any], keyword: str, expected: Any, missing: str | None = None) -> dict[str, Any]:
+    """A failure as {field, kind, message}, from the schema's expectation only (never the value)."""
+    field = "/".join(str(p) for p in path)
+    if keyword == "required":
+        name = missing or "?"
+        return {"field": f"{field}/{name}" if field else name, "kind": "required", "message": "required field is missing"}
+    if keyword == "type":
+        return {"field": field, "kind": "type", "message": f"expected {_fmt(expected)}"}
+    if keyword == "enum":
+        return {"field": field, "kind": "enum", "message": f"not one of {_fmt(expected)}"}
+    if keyword == "format":
+        return {"field": field, "kind": "format", "message": f"not a valid {expected}"}
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        return {"field": field, "kind": keyword, "message": "unexpected field"}
+    if keyword in _SCHEMA_LISTS:
+        return {"field": field, "kind": keyword, "message": "matches none of the allowed shapes"}
+    return {"field": field, "kind": keyword, "message": f"fails {keyword} {_fmt(expected)}".rstrip()}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        if all(isinstance(v, str | type(None)) for v in value):
+            return " or ".join(sorted("null" if v is None else v for v in value))
+        return " or ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+class Validators:
+    """Lazily compiled request / response validators for the operations of one registry."""
+
+    def __init__(self, registry: Registry, engine: str | None = None) -> None:
+        self.registry = registry
+        self.engine = engine or ("rust" if _rs is not None else "python")
+        self.converter = SchemaConverter(registry)
+        self._cache: dict[tuple[int, str], CompiledSchema | None] = {}
+        self._lock = threading.Lock()
+
+    def compile(self, schema: dict[str, Any], direction: str, name: str | None = None) -> CompiledSchema:
+        root = self.converter.root(schema, direction)
+        return CompiledSchema(root, name or ref_name(schema) or "inline schema", self.engine)
+
+    def _cached(self, key: tuple[int, str], build: Callable[[], CompiledSchema | None]) -> CompiledSchema | None:
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    def response(self, op: Any, status: int) -> CompiledSchema | None:
+        def build() -> CompiledSchema | None:
+            _, schema = op.response_schema(status)
+            return self.compile(schema, "response") if schema else None
+
+        return self._cached((id(op), f"response:{status}"), build)
+
+    def body(self, op: Any) -> CompiledSchema | None:
+        def build() -> CompiledSchema | None:
+            if not op.body or not op.body.schema:
+                return None
+            return self.compile(op.body.schema, "request")
+
+        return self._cached((id(op), "body"), build)
+
+    def parameters(self, op: Any) -> CompiledSchema:
+        def build() -> CompiledSchema:
+            props: dict[str, Any] = {}
+            required: list[str] = []
+            for param in op.parameters:
+                if param.get("in") not in ("path", "query", "header"):
+                    continue
+                props[param["name"]] = param.get("schema") or {}
+                if param.get("required"):
+                    required.append(param["name"])
+            schema: dict[str, Any] = {"type": "object", "properties": props}
+            if required:
+                schema["required"] = required
+            return self.compile(schema, "request", name=f"{op.qualified_name} parameters")
+
+        return self._cached((id(op), "parameters"), build)  # type: ignore[return-value]
