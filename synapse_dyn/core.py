@@ -440,12 +440,13 @@ def handle_response(session: Session, op: Operation | None, raw: RawResponse, *,
     record_request_id(request_id)
     if op is None:
         return payload
-    if paginated or op.is_paginated:
-        if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-            raise errors.ProtocolError(
-                f"{name}: the response is not a page (no 'results' list"
-                f"{'; keys: ' + ', '.join(sorted(payload)) if isinstance(payload, dict) else ''})"
-            )
+    if (paginated or op.is_paginated) and (
+        not isinstance(payload, dict) or not isinstance(payload.get("results"), list)
+    ):
+        raise errors.ProtocolError(
+            f"{name}: the response is not a page (no 'results' list"
+            f"{'; keys: ' + ', '.join(sorted(payload)) if isinstance(payload, dict) else ''})"
+        )
     _check_response(session, op, raw, payload, request_id)
     return wrap_result(session, op, payload, request_id)
 
@@ -454,17 +455,16 @@ def _check_response(session: Session, op: Operation, raw: RawResponse, payload: 
     mode = session.validate_responses
     if mode == "off":
         return
-    documented = op.response_schema(raw.status)
     compiled = session.validators.response(op, raw.status)
     problems: list[dict[str, Any]] = []
-    if documented == (None, None) and str(raw.status) not in op.responses:
+    if str(raw.status) not in op.responses and f"{str(raw.status)[0]}XX" not in op.responses:
         problems = [{"field": "", "kind": "status", "message": f"undocumented status {raw.status}"}]
     elif compiled is not None and not compiled.is_valid(payload):
         problems = compiled.errors(payload)
+    if session.drift_log is not None:
+        session.drift_log.check(op, raw.status, raw.headers.get("content-type", ""), payload, problems)
     if not problems:
         return
-    if session.drift_log is not None:
-        session.drift_log.record(op, raw.status, problems)
     where = compiled.name if compiled is not None else op.qualified_name
     if mode == "strict":
         raise _validation_error(f"{where} (HTTP {raw.status} response)", problems, status=raw.status,

@@ -6,7 +6,7 @@ An overrides file is YAML::
       - id: dc-category-data
         why: the backend returns category=data; the published enum omits it
         target: /components/schemas/DataCollectionCategory/enum   # JSON Pointer; '*' matches any key
-        where: {path: "/check_permission/$"}                       # optional: regex on the '*'-matched path key
+        where: {key: "^DataCollection"}                            # optional: regex on what the first '*' matched
         op: add | replace | remove | merge
         value: data
         when: {lacks: data}        # self-diagnosis: holds while the bug is present
@@ -64,9 +64,17 @@ def split_pointer(pointer: str) -> list[str]:
 
 
 def resolve_pointer(document: Any, tokens: list[str]) -> Any:
-    """The value at tokens, or raise KeyError."""
+    """The value at tokens, following a local ``$ref`` where a token is not found; or raise KeyError."""
     node = document
     for token in tokens:
+        for _ in range(16):
+            if isinstance(node, dict) and token not in node and isinstance(node.get("$ref"), str):
+                ref = node["$ref"]
+                if not ref.startswith("#/"):
+                    raise KeyError(token)
+                node = resolve_pointer(document, [_unescape(t) for t in ref[2:].split("/")])
+            else:
+                break
         if isinstance(node, list):
             node = node[int(token)]
         elif isinstance(node, dict):
@@ -92,8 +100,8 @@ def expand(document: Any, tokens: list[str], where: dict[str, str] | None) -> li
             keys = [str(i) for i in range(len(node))] if isinstance(node, list) else list(node or {})
             nxt.extend((prefix + [k], matched + [k]) for k in keys)
         results = nxt
-    if where and where.get("path"):
-        pattern = re.compile(where["path"])
+    if where and where.get("key"):
+        pattern = re.compile(where["key"])
         results = [(t, m) for t, m in results if m and pattern.search(m[0])]
     return results
 
@@ -150,13 +158,23 @@ def _parent_exists(document: Any, tokens: list[str], op: str) -> bool:
     return op == "add" and len(tokens) >= 2 and _exists(document, tokens[:-2])
 
 
+def _follow(document: Any, node: Any, token: str) -> Any:
+    """Where ``token`` is not in node but node is a local $ref, the referenced schema."""
+    for _ in range(16):
+        if isinstance(node, dict) and token not in node and isinstance(node.get("$ref"), str):
+            node = resolve_pointer(document, [_unescape(t) for t in node["$ref"][2:].split("/")])
+        else:
+            break
+    return node
+
+
 def _apply_one(document: Any, tokens: list[str], op: str, value: Any) -> None:
     if op == "add":
         parent_tokens, last = tokens[:-1], tokens[-1]
         if not _exists(document, parent_tokens):
             grand = resolve_pointer(document, parent_tokens[:-1])
             grand[parent_tokens[-1]] = [] if last == "-" or last.isdigit() else {}
-        parent = resolve_pointer(document, parent_tokens)
+        parent = _follow(document, resolve_pointer(document, parent_tokens), last)
         if isinstance(parent, list):
             if last == "-":
                 parent.append(copy.deepcopy(value))
@@ -169,8 +187,8 @@ def _apply_one(document: Any, tokens: list[str], op: str, value: Any) -> None:
             else:
                 parent[last] = copy.deepcopy(value)
         return
-    parent = resolve_pointer(document, tokens[:-1])
     last = tokens[-1]
+    parent = _follow(document, resolve_pointer(document, tokens[:-1]), last)
     key: Any = int(last) if isinstance(parent, list) else last
     if op == "replace":
         parent[key] = copy.deepcopy(value)
@@ -226,13 +244,16 @@ def apply_patches(document: dict[str, Any], overrides: dict[str, Any], report: O
         if not matches:
             report.missing.append(f"{pid}: target {patch['target']} is absent from the schema")
             continue
-        live = [t for t, _ in matches if _condition_holds(patch.get("when"), document, t)]
-        if not live:
+        applied = 0
+        for t, _ in matches:
+            checked = t[:-1] if t[-1] == "-" else t
+            if _condition_holds(patch.get("when"), document, checked):
+                _apply_one(document, t, op, patch.get("value"))
+                applied += 1
+        if not applied:
             why = patch.get("why", "").strip()
             report.resolved.append(f"{pid}: the drift it fixes is gone from this schema" + (f" ({why})" if why else ""))
             continue
-        for t in live:
-            _apply_one(document, t, op, patch.get("value"))
         report.applied.append(pid)
 
 

@@ -27,3 +27,17 @@ def release1() -> Path:
 @pytest.fixture
 def release2() -> Path:
     return reference_release(2)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the registry cache, config and sandbox data of the test run out of the user's home."""
+    import os
+
+    base = tmp_path_factory.mktemp("synapse-dyn-home")
+    for name, sub in (("SYNAPSE_DYN_CACHE_DIR", "cache"), ("SYNAPSE_DYN_CONFIG_DIR", "config"),
+                      ("SYNAPSE_DYN_SANDBOX_DB", "sandbox/sandbox.db")):
+        os.environ.setdefault(name, str(base / sub))
+    for name in ("SYNAPSE_BACKEND_V2_ACCESS_TOKEN", "SYNAPSE_BACKEND_V2_DRF_TOKEN", "SYNAPSE_BACKEND_V2_TENANT",
+                 "SYNAPSE_DYN_SCHEMA", "SYNAPSE_ACCESS_TOKEN", "SYNAPSE_API_TOKEN", "SYNAPSE_AGENT_TOKEN"):
+        os.environ.pop(name, None)
