@@ -269,7 +269,8 @@ def validate_request(session: Session, op: Operation, bound: BoundCall) -> None:
     params = {**bound.path, **bound.query, **bound.headers}
     compiled = session.validators.parameters(op)
     if not compiled.is_valid(params):
-        raise _validation_error(f"{op.qualified_name} parameters", compiled.errors(params))
+        raise _validation_error(f"{op.qualified_name} parameters", compiled.errors(params)) from \
+            compiled.first_error(params)
     if op.body is None:
         return
     if bound.body is None:
@@ -286,7 +287,7 @@ def validate_request(session: Session, op: Operation, bound: BoundCall) -> None:
         body = {k: ("" if _is_file(v) else v) for k, v in body.items()}
     compiled_body = session.validators.body(op)
     if compiled_body is not None and not compiled_body.is_valid(body):
-        raise _validation_error(compiled_body.name, compiled_body.errors(body))
+        raise _validation_error(compiled_body.name, compiled_body.errors(body)) from compiled_body.first_error(body)
 
 
 def build_request(session: Session, op: Operation, bound: BoundCall) -> PreparedRequest:
@@ -467,8 +468,9 @@ def _check_response(session: Session, op: Operation, raw: RawResponse, payload: 
         return
     where = compiled.name if compiled is not None else op.qualified_name
     if mode == "strict":
+        cause = compiled.first_error(payload) if compiled is not None else None
         raise _validation_error(f"{where} (HTTP {raw.status} response)", problems, status=raw.status,
-                                request_id=request_id) from None
+                                request_id=request_id) from cause
     warnings.warn(f"{op.qualified_name}: response does not match {where}: "
                   + "; ".join(f"{p['field'] or '<root>'}: {p['message']}" for p in problems[:5]),
                   errors.ResponseValidationWarning, stacklevel=6)

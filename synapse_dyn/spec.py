@@ -96,24 +96,36 @@ def check_document(document: Any, label: str) -> None:
         raise SpecError(f"{label}: the document has no 'paths' mapping")
 
 
-def external_refs(node: Any, where: str = "#") -> list[tuple[str, str]]:
-    """Every $ref that points outside the document, with where it stands."""
-    found: list[tuple[str, str]] = []
-    stack = [(node, where)]
+def external_refs(node: Any) -> list[tuple[list[str], str]]:
+    """Every $ref that points outside the document: (where it stands as pointer tokens, the ref)."""
+    found: list[tuple[list[str], str]] = []
+    stack: list[tuple[Any, list[str]]] = [(node, [])]
     while stack:
         current, at = stack.pop()
         if isinstance(current, dict):
             ref = current.get("$ref")
             if isinstance(ref, str) and not ref.startswith("#"):
                 found.append((at, ref))
-            stack.extend((v, f"{at}/{k}") for k, v in current.items())
+            stack.extend((v, at + [str(k)]) for k, v in current.items())
         elif isinstance(current, list):
-            stack.extend((v, f"{at}/{i}") for i, v in enumerate(current))
+            stack.extend((v, at + [str(i)]) for i, v in enumerate(current))
     return found
 
 
+def _pointer_text(tokens: list[str]) -> str:
+    return "#/" + "/".join(t.replace("~", "~0").replace("/", "~1") for t in tokens)
+
+
+def _ref_location(base: str, target: str) -> str:
+    if is_url(target) or os.path.isabs(target):
+        return target
+    if is_url(base):
+        return base.rsplit("/", 1)[0] + "/" + target
+    return str(Path(base).parent / target)
+
+
 def inline_external_refs(document: dict[str, Any], base: str, *, allow_insecure: bool) -> None:
-    """Replace each relative-file ``$ref`` by the document part it names (when explicitly allowed)."""
+    """Replace each external ``$ref`` by the part of the other document it names (when explicitly allowed)."""
     loaded: dict[str, Any] = {}
     for _ in range(32):
         refs = external_refs(document)
@@ -121,22 +133,20 @@ def inline_external_refs(document: dict[str, Any], base: str, *, allow_insecure:
             return
         for at, ref in refs:
             target, _, fragment = ref.partition("#")
-            if is_url(target) and not target.startswith("https://") and not allow_insecure:
-                raise SpecError(f"$ref {ref!r} at {at} uses plain http")
-            location = target if is_url(target) or is_url(base) is False and os.path.isabs(target) else None
-            if location is None:
-                location = str(Path(base).parent / target) if not is_url(base) else base.rsplit("/", 1)[0] + "/" + target
+            location = _ref_location(base, target)
             if location not in loaded:
-                loaded[location] = parse_document(read_source(location, allow_insecure=allow_insecure), location)
+                raw = read_source(location, allow_insecure=allow_insecure, what="$ref target")
+                loaded[location] = parse_document(raw, location)
             value: Any = loaded[location]
-            for token in [t for t in fragment.split("/") if t]:
-                value = value[token.replace("~1", "/").replace("~0", "~")]
-            parent = document
-            tokens = [t for t in at[1:].split("/") if t]
-            for token in tokens[:-1]:
+            try:
+                for token in [t for t in fragment.split("/") if t]:
+                    value = value[token.replace("~1", "/").replace("~0", "~")]
+            except (KeyError, TypeError):
+                raise SpecError(f"$ref {ref!r} at {_pointer_text(at)} points at nothing") from None
+            parent: Any = document
+            for token in at[:-1]:
                 parent = parent[int(token)] if isinstance(parent, list) else parent[token]
-            last = tokens[-1]
-            parent[int(last) if isinstance(parent, list) else last] = value
+            parent[int(at[-1]) if isinstance(parent, list) else at[-1]] = value
     raise SpecError("external $refs nest too deeply")
 
 
@@ -245,7 +255,7 @@ def load_spec(
         if not allow_external_refs:
             at, ref = refs[0]
             raise SpecError(
-                f"{label}: $ref {ref!r} at {at} points outside the document; "
+                f"{label}: $ref {ref!r} at {_pointer_text(at)} points outside the document; "
                 f"external references are refused unless allow_external_refs=True ({len(refs)} found)"
             )
         inline_external_refs(document, location, allow_insecure=allow_insecure)

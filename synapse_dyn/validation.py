@@ -198,6 +198,10 @@ class CompiledSchema:
     def is_valid(self, instance: Any) -> bool:
         return self._validator.is_valid(instance)
 
+    def first_error(self, instance: Any) -> Exception | None:
+        """The validator's own first error (it carries the value: for ``__cause__`` only, never logged)."""
+        return next(iter(self._validator.iter_errors(instance)), None)
+
     def errors(self, instance: Any) -> list[dict[str, Any]]:
         """[{field, kind, message}] for every failure (at most MAX_REPORTED_ERRORS); no values."""
         found: dict[tuple[str, str, str], dict[str, Any]] = {}
