@@ -7,11 +7,10 @@ import warnings
 
 import pytest
 import yaml
+from helpers import envelope, make_client, project, project_detail
 
 from synapse_dyn import errors
 from synapse_dyn.drift import propose_overrides, read_log
-
-from helpers import envelope, make_client, project, project_detail
 
 SECRET = "VALUE-THAT-MUST-NOT-BE-LOGGED"
 

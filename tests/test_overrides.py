@@ -6,13 +6,17 @@ import warnings
 
 import pytest
 import yaml
-
-from synapse_dyn import Client, load_spec
-from synapse_dyn.errors import DriftResolvedWarning, OverrideTargetMissingWarning, SpecError, UnknownArgumentError
-from synapse_dyn.overrides import OverrideReport, apply_patches, validate_overrides
-
 from conftest import BUNDLED_SCHEMA, REPO_ROOT, reference_release
 from helpers import envelope, make_client
+
+from synapse_dyn import Client, load_spec
+from synapse_dyn.errors import (
+    DriftResolvedWarning,
+    OverrideTargetMissingWarning,
+    SpecError,
+    UnknownArgumentError,
+)
+from synapse_dyn.overrides import OverrideReport, apply_patches, validate_overrides
 
 # Every name seed 000's resource map, membership family, permission trio and examples use.
 SEED_NAMES = [

@@ -7,12 +7,11 @@ import warnings
 
 import pytest
 import yaml
+from conftest import BUNDLED_SCHEMA, reference_release
 
 from synapse_dyn import load_spec
 from synapse_dyn.errors import DriftResolvedWarning, SpecError
 from synapse_dyn.naming import HTTP_METHODS, name_operations
-
-from conftest import BUNDLED_SCHEMA, reference_release
 
 
 def _operations(path) -> set[tuple[str, str]]:

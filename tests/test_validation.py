@@ -6,12 +6,11 @@ import copy
 import random
 
 import pytest
+from conftest import BUNDLED_SCHEMA
+from helpers import project, project_detail
 
 from synapse_dyn import load_spec
 from synapse_dyn.validation import Validators, is_date, is_date_time, is_uuid
-
-from conftest import BUNDLED_SCHEMA
-from helpers import project, project_detail
 
 JOB = {"id": "00000000-0000-0000-0000-000000000001", "status": "RUNNING", "action": "run", "params": {},
        "progress_record": {}, "metrics_record": {}, "result": None, "is_active": True, "plugin_release_id": 1,
