@@ -8,11 +8,6 @@ import pydoc
 import warnings
 
 import pytest
-from werkzeug import Request, Response
-
-import synapse_dyn
-from synapse_dyn import AsyncClient, Client, Page, Record, errors, mask_token
-
 from helpers import (
     DRF,
     TOKEN,
@@ -24,6 +19,10 @@ from helpers import (
     project_detail,
     request_json,
 )
+from werkzeug import Request, Response
+
+import synapse_dyn
+from synapse_dyn import AsyncClient, Client, Page, Record, errors, mask_token
 
 # -- construction, auth -------------------------------------------------------
 
