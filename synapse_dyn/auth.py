@@ -59,6 +59,7 @@ class Credentials:
     scheme: dict[str, dict[str, Any]] = field(default_factory=lambda: V2_AUTH_SCHEME)
     values: dict[str, str | None] = field(default_factory=dict)
     tenant_token_prefix: bool = False
+    _base_headers: dict[str, str] | None = field(default=None, repr=False)
 
     @classmethod
     def from_arguments(
@@ -90,6 +91,15 @@ class Credentials:
         if value is not None:
             check_header_value(name, str(value))
         self.values[name] = None if value is None else str(value)
+        self._base_headers = None
+
+    def base_headers(self) -> dict[str, str]:
+        """Accept, User-Agent and the auth headers: every request starts from a copy of these (cached)."""
+        if self._base_headers is None:
+            from .core import user_agent
+
+            self._base_headers = {"Accept": "application/json", "User-Agent": user_agent(), **self.headers()}
+        return self._base_headers
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)

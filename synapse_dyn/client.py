@@ -7,9 +7,9 @@ OperationMethod whose help and signature come from the schema, built on first us
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import core, docs, errors, observability
+from . import core, errors, observability
 from .auth import Credentials, mask_token
 from .core import Flow, Paginator, PreparedRequest, RawResponse, Send, Session, TransportFailure
 from .records import Page
@@ -55,11 +55,15 @@ class OperationMethod:
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
-        return docs.help_text(self.op)
+        from .docs import help_text
+
+        return help_text(self.op)
 
     @property
     def __signature__(self) -> Any:
-        return docs.signature(self.op)
+        from .docs import signature
+
+        return signature(self.op)
 
     @property
     def __name__(self) -> str:
@@ -214,10 +218,22 @@ class _BaseClient:
             drift_log=drift,
         )
         self._resources: dict[str, ResourceProxy] = {}
-        self._http = self._make_http(make_timeout(timeout), transport)
+        self._timeout = make_timeout(timeout)
+        self._transport = transport
+        self._http_client: Any = None
+        self._http_lock = threading.Lock()
 
     def _make_http(self, timeout: httpx.Timeout, transport: Any) -> Any:
         raise NotImplementedError
+
+    @property
+    def _http(self) -> Any:
+        """The httpx client, created on first use (its TLS setup is most of a client's start-up cost)."""
+        if self._http_client is None:
+            with self._http_lock:
+                if self._http_client is None:
+                    self._http_client = self._make_http(self._timeout, self._transport)
+        return self._http_client
 
     # -- public surface ---------------------------------------------------
     @property
@@ -277,8 +293,8 @@ class _BaseClient:
 
     # -- shared call machinery ---------------------------------------------
     def _extra_keywords(self, op: Operation) -> tuple[str, ...]:
-        stored = op.raw.get(CREDENTIAL_EXTENSION) or {}
-        return tuple(f"set_{name}" for name in stored)
+        stored = op.raw.get(CREDENTIAL_EXTENSION)
+        return tuple(f"set_{name}" for name in stored) if stored else ()
 
     def _bind(self, op: Operation, parents: tuple[Any, ...], args: tuple, kwargs: dict) -> core.BoundCall:
         return core.bind_arguments(op, parents, args, kwargs, self._extra_keywords(op))
@@ -291,8 +307,7 @@ class _BaseClient:
         return result
 
     def _raw_request(self, method: str, path: str, params: Any, json_body: Any, data: Any) -> PreparedRequest:
-        headers = {"Accept": "application/json", "User-Agent": f"{core.USER_AGENT}/{core._version()}"}
-        headers.update(self._session.credentials.headers())
+        headers = dict(self._session.credentials.base_headers())
         query = core.query_items(params) if isinstance(params, dict) else list(params or [])
         return PreparedRequest(method.upper(), core.join_url(self.base_url, path), headers, query, json=json_body,
                                data=data)
@@ -348,7 +363,8 @@ class Client(_BaseClient):
         return self._run(core.call_flow(self._session, None, prepared))
 
     def close(self) -> None:
-        self._http.close()
+        if self._http_client is not None:
+            self._http_client.close()
 
     def __enter__(self) -> Client:
         return self
@@ -401,6 +417,8 @@ class AsyncClient(_BaseClient):
                 if isinstance(action, Send):
                     action = flow.send(await self._send(action.request))
                 else:
+                    import asyncio
+
                     await asyncio.sleep(action.seconds)
                     action = flow.send(None)
         except StopIteration as stop:
@@ -422,7 +440,8 @@ class AsyncClient(_BaseClient):
         return await self._run(core.call_flow(self._session, None, prepared))
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self

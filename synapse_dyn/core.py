@@ -22,7 +22,7 @@ from . import errors
 from .auth import Credentials, check_header_value, mask_headers, scrub
 from .naming import identifier
 from .observability import record_request_id
-from .records import Page, Record
+from .records import Page, Record, record_class
 from .registry import Operation, Registry
 from .retry import RetryPolicy
 from .validation import Validators
@@ -106,15 +106,15 @@ class Session:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     drift_log: Any = None
 
-    _record_meta: dict[str | None, tuple[tuple[str, ...], frozenset[str]]] = field(default_factory=dict)
+    _record_classes: dict[str | None, type[Record]] = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
         return self.credentials.secret_header_values()
 
-    def record_meta(self, schema_name: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
-        """(field names, secret field names) of a component schema, for Record."""
+    def record_class(self, schema_name: str | None) -> type[Record]:
+        """The Record class of a component schema: its field names and which of them are secret."""
         try:
-            return self._record_meta[schema_name]
+            return self._record_classes[schema_name]
         except KeyError:
             pass
         fields: tuple[str, ...] = ()
@@ -126,8 +126,8 @@ class Session:
                 props = {}
             fields = tuple(props)
             secret = frozenset(n for n, p in props.items() if isinstance(p, dict) and p.get("x-secret"))
-        self._record_meta[schema_name] = (fields, secret)
-        return fields, secret
+        cls = self._record_classes[schema_name] = record_class(schema_name, fields, secret)
+        return cls
 
 
 @dataclass(slots=True)
@@ -297,8 +297,7 @@ def build_request(session: Session, op: Operation, bound: BoundCall) -> Prepared
     path = op.path
     for name, value in bound.path.items():
         path = path.replace("{" + name + "}", encode_path_value(value))
-    headers = {"Accept": "application/json", "User-Agent": f"{USER_AGENT}/{_version()}"}
-    headers.update(session.credentials.headers())
+    headers = dict(session.credentials.base_headers())
     for name, value in bound.headers.items():
         headers[name] = check_header_value(name, _scalar(value))
     request = PreparedRequest(op.method.upper(), join_url(session.base_url, path), headers,
@@ -341,10 +340,10 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _version() -> str:
+def user_agent() -> str:
     from . import __version__
 
-    return __version__
+    return f"{USER_AGENT}/{__version__}"
 
 
 # -- responses --------------------------------------------------------------
@@ -478,15 +477,11 @@ def _check_response(session: Session, op: Operation, raw: RawResponse, payload: 
 
 def wrap_result(session: Session, op: Operation, payload: Any, request_id: str | None = None) -> Any:
     if isinstance(payload, dict) and op.is_paginated and isinstance(payload.get("results"), list):
-        item_name = op.item_schema_name
-        fields, secrets = session.record_meta(item_name)
-        results = [Record(i, schema_name=item_name, schema_fields=fields, secret_fields=secrets)
-                   if isinstance(i, dict) else i for i in payload["results"]]
+        make = session.record_class(op.item_schema_name)
+        results = [make(i) if type(i) is dict else i for i in payload["results"]]
         return Page(results, payload.get("next"), payload.get("previous"), payload.get("count"), request_id)
     if isinstance(payload, dict):
-        name = op.result_schema_name
-        fields, secrets = session.record_meta(name)
-        return Record(payload, schema_name=name, schema_fields=fields, secret_fields=secrets)
+        return session.record_class(op.result_schema_name)(payload)
     return payload
 
 

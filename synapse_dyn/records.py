@@ -20,23 +20,14 @@ class Record(dict):
     """A JSON object from the API: a dict whose keys are also attributes.
 
     ``repr`` names the schema (``ProjectV2Detail(id=42, title='demo', ...)``) and masks
-    fields that hold secrets; the values stay readable by key.
+    fields that hold secrets; the values stay readable by key. Each schema gets its own
+    subclass (see :func:`record_class`), so making a record costs no more than a dict.
     """
 
-    __slots__ = ("_schema_name", "_secret_fields", "_schema_fields")
-
-    def __init__(
-        self,
-        data: dict[str, Any] | None = None,
-        *,
-        schema_name: str | None = None,
-        secret_fields: frozenset[str] = frozenset(),
-        schema_fields: tuple[str, ...] = (),
-    ) -> None:
-        super().__init__(data or {})
-        self._schema_name = schema_name or "Record"
-        self._secret_fields = secret_fields
-        self._schema_fields = schema_fields
+    __slots__ = ()
+    _schema_name = "Record"
+    _secret_fields: frozenset[str] = frozenset()
+    _schema_fields: tuple[str, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -44,14 +35,13 @@ class Record(dict):
         except KeyError:
             if name in self._schema_fields:
                 return None
+            if name.startswith("__"):
+                raise AttributeError(name) from None
             valid = ", ".join(sorted(set(self) | set(self._schema_fields)))
             raise AttributeError(f"{self._schema_name} has no field {name!r}; fields: {valid}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in Record.__slots__:
-            object.__setattr__(self, name, value)
-        else:
-            self[name] = value
+        self[name] = value
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {k for k in self if k.isidentifier()} | set(self._schema_fields))
@@ -72,15 +62,30 @@ class Record(dict):
     __str__ = __repr__
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_record, (dict(self), self._schema_name, self._secret_fields, self._schema_fields))
+        return (_rebuild_record, (self._schema_name, self._schema_fields, self._secret_fields, dict(self)))
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, deep copy as builtin dicts and lists."""
         return _plain(self)
 
 
-def _rebuild_record(data: dict, schema_name: str, secret_fields: frozenset, fields: tuple) -> Record:
-    return Record(data, schema_name=schema_name, secret_fields=secret_fields, schema_fields=fields)
+_classes: dict[tuple[str, tuple[str, ...], frozenset[str]], type[Record]] = {}
+
+
+def record_class(schema_name: str | None, fields: tuple[str, ...] = (),
+                 secret_fields: frozenset[str] = frozenset()) -> type[Record]:
+    """The Record subclass for one schema (cached)."""
+    key = (schema_name or "Record", fields, secret_fields)
+    cls = _classes.get(key)
+    if cls is None:
+        cls = type(key[0], (Record,), {"__slots__": (), "_schema_name": key[0], "_schema_fields": fields,
+                                        "_secret_fields": secret_fields, "__module__": __name__})
+        _classes[key] = cls
+    return cls
+
+
+def _rebuild_record(schema_name: str, fields: tuple, secret_fields: frozenset, data: dict) -> Record:
+    return record_class(schema_name, fields, secret_fields)(data)
 
 
 def _plain(value: Any) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +14,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
     if not value:
         return None
+    import email.utils
+
     value = value.strip()
     try:
         return max(0.0, float(value))
@@ -72,6 +72,8 @@ class RetryPolicy:
             if not idempotent and failure_sent is not False:
                 return None
             hinted = None
+        import random
+
         wait = hinted if hinted is not None else random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt))
         if elapsed + wait > self.max_total:
             return None

@@ -11,21 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from . import __version__
 from .errors import SpecError
 from .overrides import OverrideReport, apply_patches, emit_warnings, validate_overrides
 from .registry import Registry
-
-try:  # the C loader is several times faster; both are safe loaders
-    _YAML_LOADER: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _YAML_LOADER = yaml.SafeLoader
 
 SCHEMA_ENV = "SYNAPSE_DYN_SCHEMA"
 CACHE_ENV = "SYNAPSE_DYN_CACHE_DIR"
@@ -77,8 +69,11 @@ def parse_document(raw: bytes, label: str) -> Any:
             return json.loads(raw)
         except json.JSONDecodeError:
             pass  # YAML is a superset; let the YAML parser report the position
+    import yaml  # only on a cold start: a warm start reads the JSON cache
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built with libyaml; both are safe
     try:
-        return yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506 - CSafeLoader/SafeLoader only
+        return yaml.load(raw, Loader=loader)  # noqa: S506 - CSafeLoader/SafeLoader only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -187,6 +182,8 @@ def _read_cache(key: str) -> dict[str, Any] | None:
 
 def _write_cache(key: str, payload: dict[str, Any]) -> None:
     """Write atomically (temp file + rename), so racing processes never see half a file."""
+    import tempfile
+
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -10,20 +10,22 @@ never the offending values (they may be secrets).
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import re
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from .registry import Registry, ref_name
 
-try:
-    import jsonschema_rs as _rs
-except ImportError:  # pragma: no cover - exercised by forcing engine="python"
-    _rs = None
+
+def _rust() -> Any:
+    """jsonschema-rs, imported on first compile (None when not installed)."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - the pure-Python engine takes over
+        return None
+    return jsonschema_rs
 
 CHECKED_FORMATS = ("date-time", "date", "uuid")
 _DROP = {"nullable", "discriminator", "xml", "externalDocs", "example", "deprecated", "readOnly", "writeOnly"}
@@ -62,6 +64,8 @@ def is_date_time(value: str) -> bool:
 def is_uuid(value: str) -> bool:
     if not _UUID.match(value):
         return False
+    import uuid
+
     try:
         uuid.UUID(value)
         return True
@@ -191,7 +195,7 @@ class CompiledSchema:
         self.name = name
         self.engine = engine
         if engine == "rust":
-            self._validator = _rs.Draft202012Validator(schema, validate_formats=True)
+            self._validator = _rust().Draft202012Validator(schema, validate_formats=True)
         else:
             self._validator = _python_validator(schema)
 
@@ -215,6 +219,8 @@ class CompiledSchema:
             else:
                 path = list(error.absolute_path)
                 keyword, expected = str(error.validator), error.validator_value
+                import ast
+
                 match = _REQUIRED_MESSAGE.match(error.message) if keyword == "required" else None
                 missing = ast.literal_eval(match.group(1)) if match else None
             entry = describe_error(path, keyword, expected, missing)
@@ -259,10 +265,17 @@ class Validators:
 
     def __init__(self, registry: Registry, engine: str | None = None) -> None:
         self.registry = registry
-        self.engine = engine or ("rust" if _rs is not None else "python")
+        self._engine = engine
         self.converter = SchemaConverter(registry)
         self._cache: dict[tuple[int, str], CompiledSchema | None] = {}
         self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> str:
+        """'rust' (jsonschema-rs) when installed, else 'python'; decided on first use."""
+        if self._engine is None:
+            self._engine = "rust" if _rust() is not None else "python"
+        return self._engine
 
     def compile(self, schema: dict[str, Any], direction: str, name: str | None = None) -> CompiledSchema:
         root = self.converter.root(schema, direction)

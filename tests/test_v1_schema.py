@@ -1,22 +1,25 @@
 """Checks on the bundled v1 API description and the v1 flat-method table.
 
-Both files are data the engine loads at runtime, so these tests read them with
-plain YAML and never import ``synapse_dyn``. The endpoint, method and enum lists
-below are facts taken from the reference notes on the original SDK's v1
-``BackendClient`` (and its docs); the tests hold the two files to them.
+The endpoint, method and enum lists below are facts taken from the reference notes on the
+original SDK's v1 ``BackendClient`` (and its docs); the tests hold the two files to them. The
+files are read as plain YAML; the names the engine gives each operation come from the engine
+itself (``synapse_dyn.naming`` and ``synapse_dyn.spec.load_spec``), never from a copy of its rules.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from openapi_spec_validator import validate
+
+from synapse_dyn.naming import name_operations
+from synapse_dyn.spec import load_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO_ROOT / "schema" / "synapse-v1.yaml"
@@ -82,8 +85,9 @@ REFERENCE_METHODS: dict[str, tuple[str, str]] = {
 }
 
 # Endpoints the schema describes beyond the flat methods: follow-up chunks of a
-# chunked upload, and the plain task list that gives `client.tasks.list(...)`.
-EXTRA_ENDPOINTS = [("PUT", "/chunked_upload/{}/"), ("GET", "/tasks/")]
+# chunked upload and its state (to resume from its URL), and the plain task list
+# that gives `client.tasks.list(...)`.
+EXTRA_ENDPOINTS = [("PUT", "/chunked_upload/{}/"), ("GET", "/chunked_upload/{}/"), ("GET", "/tasks/")]
 
 EXPECTED_ENDPOINTS = sorted(set(REFERENCE_METHODS.values()) | set(EXTRA_ENDPOINTS))
 
@@ -190,6 +194,12 @@ ENTRIES = TABLE["methods"]
 
 
 # ------------------------------------------------------------------ helpers
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
+
 
 
 def normalize(path: str) -> str:
@@ -302,85 +312,53 @@ def test_path_parameters_match_the_path_template():
         assert all(p.get("required") is True for p in declared.values()), (method, path)
 
 
-def _naming_keys() -> dict[tuple[tuple[str, ...], str], list[str]]:
-    """Apply the engine's path -> (resource chain, verb) rules to every operation."""
-    standard = {
-        "collection": {"get": "list", "post": "create"},
-        "item": {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"},
-    }
-    normalized_paths = {normalize(p) for p in SCHEMA["paths"]}
+def derived_names() -> dict[str, tuple[tuple[str, ...], str]]:
+    """operationId -> (resource chain, verb) by the engine's naming rules, before any rename."""
+    entries = [(path, method.lower(), op["operationId"]) for method, path, op in all_operations()]
+    names = name_operations(entries)
+    return {SCHEMA["paths"][path][method]["operationId"]: (name.resources, name.verb)
+            for (path, method), name in names.items()}
 
-    def classify(path: str) -> tuple[tuple[str, ...], str, str | None]:
-        segs = path.strip("/").split("/")
-        chain: list[str] = []
-        i = 0
-        while True:
-            seg, rest = segs[i], segs[i + 1 :]
-            assert not seg.startswith("{"), path
-            if not rest:
-                return (*chain, seg), "collection", None
-            if rest[0].startswith("{"):
-                if len(rest) == 1:
-                    return (*chain, seg), "item", None
-                nested = normalize("/" + "/".join(segs[: i + 3]) + "/{id}/")
-                if len(rest) == 2 and nested not in normalized_paths:
-                    return (*chain, seg), "item_action", rest[1]
-                chain.append(seg)
-                i += 2
-                continue
-            if len(rest) == 1:
-                return (*chain, seg), "collection_action", rest[0]
-            chain.append(seg)
-            i += 1
 
-    classified = []
-    by_resource = defaultdict(list)
-    for method, path, op in all_operations():
-        chain, kind, action = classify(path)
-        classified.append((method.lower(), path, op, chain, kind, action))
-        by_resource[chain].append(op["operationId"])
-
-    def common_prefix(names: list[str]) -> str:
-        parts = [name.split("_") for name in names]
-        prefix = []
-        for group in zip(*parts, strict=False):
-            if len(set(group)) != 1:
-                break
-            prefix.append(group[0])
-        return "_".join(prefix) + "_" if prefix else ""
-
-    keys = defaultdict(list)
-    for method, path, op, chain, kind, action in classified:
-        op_id = op["operationId"]
-        methods_here = [m for m in SCHEMA["paths"][path] if m in HTTP_METHODS]
-        if kind in standard and method in standard[kind]:
-            verb = standard[kind][method]
-        elif action is not None and len(methods_here) == 1:
-            verb = action
-        else:
-            prefix = common_prefix(by_resource[chain])
-            verb = op_id[len(prefix) :] if op_id.startswith(prefix) and op_id != prefix else op_id
-            verb = verb or op_id
-        keys[(chain, verb)].append(f"{method.upper()} {path} ({op_id})")
-    return keys
+@pytest.fixture(scope="module")
+def registry():
+    return load_spec("v1", cache=False)
 
 
 def test_no_two_operations_get_the_same_generated_name():
-    clashes = {key: ops for key, ops in _naming_keys().items() if len(ops) > 1}
-    assert not clashes
+    names = derived_names()
+    assert len(names) == len(all_operations())
+    assert len(set(names.values())) == len(names)
 
 
 def test_generated_names_for_a_few_known_operations():
-    names = {ops[0].split(" (")[1][:-1]: key for key, ops in _naming_keys().items()}
+    names = derived_names()
     assert names["list_tasks_plain"] == (("tasks",), "list")
     assert names["get_task"] == (("tasks",), "retrieve")
     assert names["annotate_task_data"] == (("tasks",), "annotate_task_data")
     assert names["set_tags_tasks"] == (("tasks",), "set_tags")
     assert names["update_job"] == (("jobs",), "partial_update")
     assert names["append_chunked_upload_chunk"] == (("chunked_upload",), "update")
+    assert names["get_chunked_upload"] == (("chunked_upload",), "retrieve")
     # PUT on a collection and POST on an item have no standard verb.
     assert names["create_chunked_upload_chunk"][1] not in {"create", "update", "list"}
     assert names["finish_chunked_upload"][1] not in {"create", "update", "retrieve"}
+
+
+def test_the_engine_loads_the_schema_with_its_overrides(registry):
+    assert not registry.report.missing and not registry.report.resolved
+    assert registry.operation("chunked_upload.start").operation_id == "create_chunked_upload_chunk"
+    assert registry.operation("chunked_upload.complete").operation_id == "finish_chunked_upload"
+    assert registry.operation("tasks.list").operation_id == "list_tasks_plain"
+    assert registry.auth_scheme == EXPECTED_AUTH
+
+
+def test_every_table_entry_calls_an_operation_the_engine_knows(registry):
+    for name, entry in ENTRIES.items():
+        op = registry.by_operation_id[entry["operation"]]
+        method, path, _ = OPS_BY_ID[entry["operation"]]
+        assert (op.method.upper(), op.path) == (method, path), name
+        assert op.is_paginated == (entry["returns"] in {"page", "paged_or_pair"}), name
 
 
 def _assert_offset_page(schema: dict, where: str) -> None:
@@ -460,6 +438,9 @@ def test_chunked_upload_protocol():
         _, response = success_response(op)
         reply = resolve(response["content"]["application/json"]["schema"])
         assert set(reply["required"]) == {"id", "url", "offset"}
+    status = OPS_BY_ENDPOINT[("GET", "/chunked_upload/{}/")]
+    _, response = success_response(status)
+    assert {"id", "offset"} <= set(resolve(response["content"]["application/json"]["schema"])["required"])
     first_body = resolve(first["requestBody"]["content"]["multipart/form-data"]["schema"])
     assert first_body["properties"]["filename"]["type"] == "string"
     assert {"filename", "file"} <= set(first_body["required"])

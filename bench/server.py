@@ -1,0 +1,75 @@
+"""A fast loopback server for the benchmarks: canned envelope answers and an endless cursor-paged list.
+
+Runs in its own process (``python bench/server.py``; prints the port), so the client under
+test does not share its GIL. Both the raw-httpx baseline and the client hit the same URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+def project(pid: int) -> dict:
+    return {"id": pid, "title": f"project {pid}", "category": "image", "category_display": "Image",
+            "created": "2026-01-15T09:00:00Z", "is_archived": False, "task_count": pid % 97}
+
+
+def project_detail(pid: int) -> dict:
+    return {"id": pid, "tenant_id": 1, "data_collection_id": 3, "title": f"project {pid}", "description": "bench",
+            "category": "image", "category_display": "Image", "configuration": {"labels": ["a", "b"]},
+            "settings": {}, "caution": "sensitive_content", "access_level": "private",
+            "count_max_assignments_per_task": 0, "can_discard": True, "is_archived": False,
+            "created": "2026-01-15T09:00:00Z", "task_count": 3}
+
+
+def page(items: list, next_cursor: str | None, per_page: int) -> bytes:
+    meta = {"request_id": "req_bench", "pagination": {"next_cursor": next_cursor, "previous_cursor": None,
+                                                      "per_page": per_page}}
+    return json.dumps({"data": items, "meta": meta}).encode()
+
+
+LIST_50 = page([project(i) for i in range(1, 51)], "50", 50)
+DETAIL = json.dumps({"data": project_detail(42), "meta": {"request_id": "req_bench"}}).encode()
+TOTAL = 100_000
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        if parts.path == "/v2/projects/":
+            if "cursor" in query or query.get("per_page", ["50"])[0] != "50":
+                per_page = int(query.get("per_page", ["50"])[0])
+                start = int(query.get("cursor", ["0"])[0])
+                end = min(start + per_page, TOTAL)
+                nxt = str(end) if end < TOTAL else None
+                body = page([project(i) for i in range(start + 1, end + 1)], nxt, per_page)
+            else:
+                body = LIST_50
+        elif parts.path.startswith("/v2/projects/"):
+            body = DETAIL
+        else:
+            self.send_error(404)
+            return
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        self.wfile.write(head.encode() + body)  # one write: no delayed-ACK stall between headers and body
+
+
+def main() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The CLI's config file: named profiles (host, tenant, tokens) and which one is current.
+
+The file is JSON in ``platformdirs.user_config_dir('synapse-dyn')`` (``$SYNAPSE_DYN_CONFIG_DIR``
+overrides). It holds secrets, so it is always written with mode 0600 through a temp file
+and an atomic rename, and reading a group- or world-readable one produces a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+
+CONFIG_ENV = "SYNAPSE_DYN_CONFIG_DIR"
+CONFIG_FILE = "config.json"
+PROFILE_KEYS = ("host", "tenant", "email", "access_token", "access_token_id", "drf_token")
+SECRET_KEYS = ("access_token", "drf_token")
+
+
+def config_dir() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("synapse-dyn", appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / CONFIG_FILE
+
+
+def permission_warning(path: Path) -> str | None:
+    """A warning when the file is readable or writable by group or others (POSIX only)."""
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"{path} is accessible by group or others (mode {mode:04o}); it holds tokens: chmod 600 {path}"
+    return None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write text to path with mode 0600: exclusive temp file, fsync, atomic replace."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Config:
+    """Profiles by name and the current profile's name."""
+
+    path: Path
+    current: str | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Config:
+        """Read the config (an absent file is an empty config); ConfigurationError when unreadable."""
+        path = path or config_path()
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise ConfigurationError(f"{path} is not valid JSON ({exc}); fix or delete it") from None
+        if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
+            raise ConfigurationError(f"{path} is not a synapse-dyn config (expected an object with 'profiles')")
+        profiles = {str(k): dict(v) for k, v in (data.get("profiles") or {}).items() if isinstance(v, dict)}
+        return cls(path, data.get("current"), profiles)
+
+    def save(self) -> None:
+        payload = {"current": self.current, "profiles": self.profiles}
+        write_private(self.path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+    def active_name(self, explicit: str | None = None) -> str:
+        return explicit or self.current or "default"

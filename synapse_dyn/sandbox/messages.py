@@ -1,0 +1,114 @@
+"""The sandbox's own request and response values, independent of httpx and http.server."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+STATUS_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "NOT_AUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def new_request_id() -> str:
+    """A fresh request id (``req_`` + 16 hex digits)."""
+    return "req_" + secrets.token_hex(8)
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request as the sandbox sees it (header names lower-cased)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        """The URL path."""
+        return urlsplit(self.url).path or "/"
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """The query string as (name, value) pairs."""
+        return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the request URL."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def header(self, name: str) -> str | None:
+        """A header value by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(slots=True)
+class Response:
+    """One HTTP response: status, headers, body bytes."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (None when empty)."""
+        return json.loads(self.body) if self.body else None
+
+
+class ApiError(Exception):
+    """An error answer: status, stable code, message, per-field details, extra headers."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or STATUS_CODES.get(status, "ERROR")
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+
+def json_response(status: int, payload: Any, request_id: str, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer carrying the request id header (no body for 204)."""
+    out = {"Content-Type": "application/json", "X-Request-Id": request_id}
+    out.update(headers or {})
+    body = b"" if payload is None and status == 204 else json.dumps(payload, separators=(",", ":")).encode()
+    if status == 204:
+        out.pop("Content-Type")
+    return Response(status, out, body)
+
+
+def error_payload(error: ApiError, request_id: str, *, enveloped: bool) -> dict[str, Any]:
+    """The backend's error envelope (v2), or DRF's shapes (v1: ``detail`` or field -> messages)."""
+    if enveloped:
+        inner: dict[str, Any] = {"code": error.code, "message": error.message}
+        if error.details:
+            inner["details"] = error.details
+        return {"error": inner, "meta": {"request_id": request_id}}
+    if error.status == 400 and error.details:
+        fields: dict[str, list[str]] = {}
+        for detail in error.details:
+            fields.setdefault(detail.get("field") or "non_field_errors", []).append(detail["message"])
+        return fields
+    return {"detail": error.message}
+
+
+def error_response(error: ApiError, request_id: str, *, enveloped: bool) -> Response:
+    """An error answer in the schema family's error shape."""
+    return json_response(error.status, error_payload(error, request_id, enveloped=enveloped), request_id,
+                         error.headers)

@@ -1,0 +1,97 @@
+"""Request text -> typed values: query, path and form strings as their schemas declare them,
+and bodies in JSON, form or multipart encoding."""
+
+from __future__ import annotations
+
+import json
+import re
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..registry import Operation, Registry
+from .messages import ApiError, Request
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+class UploadedFile(dict):
+    """A file part of a multipart body: its name and size (the content is not kept)."""
+
+
+class Parser:
+    """Typed values for one registry's parameters and bodies."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def coerce(self, value: Any, schema: Any) -> Any:
+        """A query/path/form string as the type its schema declares (left alone when it does not parse)."""
+        schema = self.registry.resolve(schema) if isinstance(schema, dict) else {}
+        kind = schema.get("type")
+        if kind is None:
+            for option in schema.get("anyOf") or schema.get("oneOf") or []:
+                converted = self.coerce(value, option)
+                if converted is not value:
+                    return converted
+            return value
+        if kind == "array":
+            items = value if isinstance(value, list) else str(value).split(",")
+            return [self.coerce(v, schema.get("items") or {}) for v in items]
+        if isinstance(value, list):
+            value = value[-1] if value else ""
+        if not isinstance(value, str):
+            return value
+        if kind == "integer" and _INTEGER.match(value.strip()):
+            return int(value)
+        if kind == "boolean" and value.lower() in TRUE + FALSE:
+            return value.lower() in TRUE
+        if kind in ("number", "object"):
+            try:
+                return float(value) if kind == "number" else json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def is_array(self, spec: dict[str, Any]) -> bool:
+        """Whether a parameter takes several values."""
+        return (self.registry.resolve(spec.get("schema") or {}) or {}).get("type") == "array"
+
+    def body(self, op: Operation, request: Request) -> Any:
+        """The decoded body (None when empty); 400 for malformed JSON, 415 for an unknown encoding."""
+        if not request.body:
+            return None
+        content_type = (request.header("content-type") or "application/json").lower()
+        if "multipart/form-data" in content_type:
+            return self.form(op, multipart(request.body, content_type))
+        if "application/x-www-form-urlencoded" in content_type:
+            return self.form(op, dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)))
+        if "json" not in content_type and request.body.lstrip()[:1] not in (b"{", b"["):
+            raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
+        try:
+            return json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "JSON parse error.", code="PARSE_ERROR") from None
+
+    def form(self, op: Operation, form: dict[str, Any]) -> dict[str, Any]:
+        """Form fields coerced to the types of the body schema's properties."""
+        fields = op.body_fields
+        return {k: v if isinstance(v, UploadedFile) or k not in fields else self.coerce(v, fields[k])
+                for k, v in form.items()}
+
+
+def multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    """Form fields as strings and file parts as UploadedFile."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    out: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        out[name] = (UploadedFile(filename=filename, size=len(payload)) if filename
+                     else payload.decode("utf-8", "replace"))
+    return out
