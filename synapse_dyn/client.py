@@ -154,6 +154,17 @@ class ResourceProxy:
         return f"<resource {'.'.join(self._node.path)}{bound}: {', '.join(self._node.attributes())}>"
 
 
+def _caller_stacklevel() -> int:
+    """The warnings stacklevel of the first frame outside this package (wrappers included)."""
+    import sys
+
+    package = __name__.rsplit(".", 1)[0] + "."
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class _BaseClient:
     """Everything both clients share: configuration, attribute access, argument binding."""
 
@@ -184,9 +195,9 @@ class _BaseClient:
             raise errors.ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
         if parts.scheme == "http" and not allow_insecure:
             warnings.warn(
-                f"{base_url} uses plain http: tokens travel unencrypted (pass allow_insecure=True to silence)",
+                f"{base_url} uses plain http: credentials travel unencrypted (allow_insecure silences this)",
                 errors.InsecureTransportWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
         if validate_responses not in core.VALIDATION_MODES:
             raise errors.ConfigurationError(
@@ -306,10 +317,12 @@ class _BaseClient:
                 self._session.credentials.set(credential, result[field_name])
         return result
 
-    def _raw_request(self, method: str, path: str, params: Any, json_body: Any, data: Any) -> PreparedRequest:
+    def prepare_request(self, method: str, path: str, *, params: Any = None, json: Any = None,
+                        data: Any = None) -> PreparedRequest:
+        """The request ``request()`` would send for any path (e.g. for a dry run)."""
         headers = dict(self._session.credentials.base_headers())
         query = core.query_items(params) if isinstance(params, dict) else list(params or [])
-        return PreparedRequest(method.upper(), core.join_url(self.base_url, path), headers, query, json=json_body,
+        return PreparedRequest(method.upper(), core.join_url(self.base_url, path), headers, query, json=json,
                                data=data)
 
 
@@ -336,7 +349,7 @@ class Client(_BaseClient):
     def _send(self, request: PreparedRequest) -> RawResponse | TransportFailure:
         with ExitStack() as files:
             try:
-                return to_raw(self._http.request(request.method, request.url, **request_kwargs(request, files)))
+                return to_raw(self._http.request(request.method, request.url, **request_kwargs(request, files, self._timeout)))
             except httpx.HTTPError as exc:
                 return to_failure(exc)
 
@@ -359,7 +372,7 @@ class Client(_BaseClient):
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None, data: Any = None) -> Any:
         """Call any path the schema lacks; returns the unwrapped JSON (errors still raise)."""
-        prepared = self._raw_request(method, path, params, json, data)
+        prepared = self.prepare_request(method, path, params=params, json=json, data=data)
         return self._run(core.call_flow(self._session, None, prepared))
 
     def close(self) -> None:
@@ -406,7 +419,7 @@ class AsyncClient(_BaseClient):
     async def _send(self, request: PreparedRequest) -> RawResponse | TransportFailure:
         with ExitStack() as files:
             try:
-                return to_raw(await self._http.request(request.method, request.url, **request_kwargs(request, files)))
+                return to_raw(await self._http.request(request.method, request.url, **request_kwargs(request, files, self._timeout)))
             except httpx.HTTPError as exc:
                 return to_failure(exc)
 
@@ -436,7 +449,7 @@ class AsyncClient(_BaseClient):
 
     async def request(self, method: str, path: str, *, params: Any = None, json: Any = None, data: Any = None) -> Any:
         """Call any path the schema lacks; returns the unwrapped JSON (errors still raise)."""
-        prepared = self._raw_request(method, path, params, json, data)
+        prepared = self.prepare_request(method, path, params=params, json=json, data=data)
         return await self._run(core.call_flow(self._session, None, prepared))
 
     async def aclose(self) -> None:

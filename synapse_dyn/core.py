@@ -31,6 +31,7 @@ log = logging.getLogger("synapse_dyn")
 
 VALIDATION_MODES = ("strict", "warn", "off")
 CONTROL_KEYWORDS = ("body", "list_all")
+EXTRA_QUERY_EXTENSION = "x-synapse-extra-query"  # the operation accepts filters the schema does not list
 USER_AGENT = "synapse-dyn"
 
 
@@ -47,6 +48,7 @@ class PreparedRequest:
     files: dict[str, Any] | None = None
     content: bytes | None = None
     operation: Operation | None = None
+    read_timeout: float | None = None  # a longer read timeout for one slow request
 
     def describe(self) -> dict[str, Any]:
         """A printable, token-masked view (for --dry-run and logs)."""
@@ -191,6 +193,8 @@ def bind_arguments(
             headers[op.header_params.get(name) and name or header_names[name.lower()]] = value
         elif name in op.body_fields:
             fields[name] = value
+        elif op.raw.get(EXTRA_QUERY_EXTENSION):
+            query[name] = value
         else:
             valid = sorted(set(op.accepted_keywords()) | set(extra_keywords))
             raise errors.UnknownArgumentError(
@@ -340,6 +344,17 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
+def same_origin_url(base_url: str, link: str, purpose: str) -> str:
+    """An absolute or root-relative link resolved against base_url's origin; another origin is refused
+    (the request would carry our credentials there)."""
+    base = urlsplit(base_url)
+    url = f"{base.scheme}://{base.netloc}{link}" if link.startswith("/") else join_url(base_url, link)
+    target = urlsplit(url)
+    if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+        raise errors.ProtocolError(f"refusing to {purpose} to another origin ({target.scheme}://{target.netloc})")
+    return url
+
+
 def user_agent() -> str:
     from . import __version__
 
@@ -432,6 +447,7 @@ def handle_response(session: Session, op: Operation | None, raw: RawResponse, *,
     name = op.qualified_name if op else "request"
     if raw.status >= 400:
         raise error_from_response(name, raw, session.secrets())
+    record_request_id(raw.headers.get("x-request-id"))
     if raw.status == 204 or (not raw.content and op is not None and op.success_schema is None):
         return None
     if not raw.content:
@@ -537,12 +553,8 @@ class Paginator:
         if not link:
             return None
         if link.startswith(("http://", "https://", "/")):
-            url = join_url(self.session.base_url, link)
-            base, target = urlsplit(self.session.base_url), urlsplit(url)
-            if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-                raise errors.ProtocolError(
-                    f"refusing to follow a next-page link to another origin ({target.scheme}://{target.netloc})"
-                )
+            url = same_origin_url(self.session.base_url, link, "follow a next-page link")
+            target = urlsplit(url)
             request = build_request(self.session, self.op, self.bound)
             request.url, request.params = url.split("?", 1)[0], parse_qsl(target.query, keep_blank_values=True)
             return request

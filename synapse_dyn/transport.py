@@ -30,9 +30,13 @@ def make_timeout(timeout: Any) -> httpx.Timeout:
     return httpx.Timeout(connect=connect, read=read, write=timeout.get("write", read), pool=timeout.get("pool", connect))
 
 
-def request_kwargs(request: PreparedRequest, files: ExitStack) -> dict[str, Any]:
+def request_kwargs(request: PreparedRequest, files: ExitStack, base_timeout: httpx.Timeout) -> dict[str, Any]:
     """httpx.request keyword arguments; file paths are opened inside ``files``."""
     kwargs: dict[str, Any] = {"headers": request.headers}
+    if request.read_timeout is not None and base_timeout.read is not None:
+        read = max(base_timeout.read, request.read_timeout)
+        kwargs["timeout"] = httpx.Timeout(connect=base_timeout.connect, read=read, write=base_timeout.write,
+                                          pool=base_timeout.pool)
     if request.params:
         kwargs["params"] = request.params
     if request.json is not None:

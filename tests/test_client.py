@@ -458,3 +458,40 @@ async def test_async_client_mirrors_sync(httpserver) -> None:
         with pytest.raises(TypeError, match="per_page"):
             client.projects.list(per_pag=1)
     assert len(httpserver.log) == 3
+
+
+# -- smaller contracts ------------------------------------------------------------------
+
+
+def test_request_id_header_counts_for_204(httpserver) -> None:
+    httpserver.expect_request("/v2/projects/42/", method="DELETE").respond_with_data(
+        "", status=204, headers={"X-Request-Id": "req_del"})
+    with make_client(httpserver) as client:
+        assert client.projects.destroy(42) is None
+        assert client.last_request_id == "req_del"
+
+
+def test_root_relative_next_links_resolve_against_the_origin(httpserver) -> None:
+    base = httpserver.url_for("/api")
+    httpserver.expect_request("/api/v2/projects/", query_string="per_page=1").respond_with_json(
+        {"results": [project(1)], "next": "/api/v2/projects/?per_page=1&cursor=c2", "previous": None})
+    httpserver.expect_request("/api/v2/projects/", query_string="per_page=1&cursor=c2").respond_with_json(
+        {"results": [project(2)], "next": None, "previous": None})
+    with Client(base, allow_insecure=True, retries=0) as client:
+        assert [p.id for p in client.projects.list(per_page=1, list_all=True)] == [1, 2]
+
+
+def test_next_link_to_another_origin_is_refused(httpserver) -> None:
+    httpserver.expect_request("/v2/projects/").respond_with_json(
+        {"results": [project(1)], "next": "https://evil.example/v2/projects/?cursor=x", "previous": None})
+    with make_client(httpserver) as client, pytest.raises(errors.ProtocolError, match="another origin"):
+        list(client.projects.list(list_all=True))
+    assert len(httpserver.log) == 1
+
+
+def test_prepare_request_for_any_path(httpserver) -> None:
+    client = make_client(httpserver)
+    described = client.prepare_request("get", "/v2/new-thing/", params={"a": 1}).describe()
+    assert described["method"] == "GET" and described["url"].endswith("/v2/new-thing/")
+    assert described["params"] == [("a", "1")] and TOKEN not in str(described)
+    assert httpserver.log == []

@@ -74,14 +74,5 @@ def api_command(ctx: click.Context, method: str, path: str, data: str | None, qu
 
 
 def describe_raw(client: Any, method: str, path: str, params: list[tuple[str, str]], body: Any) -> dict[str, Any]:
-    """What ``client.request`` would send, tokens masked, in the shape of PreparedRequest.describe()."""
-    from ..auth import mask_headers
-    from ..core import join_url
-
-    out: dict[str, Any] = {"method": method, "url": join_url(client.base_url, path)}
-    if params:
-        out["params"] = params
-    out["headers"] = mask_headers({"Accept": "application/json", **client.credentials.headers()})
-    if body is not None:
-        out["json"] = body
-    return out
+    """What ``client.request`` would send, tokens masked."""
+    return client.prepare_request(method, path, params=params, json=body).describe()

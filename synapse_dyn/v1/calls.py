@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import os
-import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +19,10 @@ import httpx
 
 from .. import core
 from .. import errors as core_errors
-from ..client import Client, _drive
+from ..client import Client
 from ..records import Page
 from ..registry import Operation
-from ..transport import request_kwargs, to_failure, to_raw
+from ..transport import to_failure, to_raw
 from .errors import TransportClientError, as_client_error, from_failure
 from .table import MethodSpec
 from .url_conversion import MediaCache, UrlConversion
@@ -44,32 +42,20 @@ def plain(value: Any) -> Any:
     return value
 
 
-def read_timeout(base: httpx.Timeout, read: float) -> httpx.Timeout:
-    """``base`` with a read timeout of at least ``read`` seconds (None stays unlimited)."""
-    longer = None if base.read is None else max(base.read, read)
-    return httpx.Timeout(connect=base.connect, read=longer, write=base.write, pool=base.pool)
-
-
-def run(client: Client, flow: core.Flow, *, timeout_read: float | None = None) -> Any:
+def run(client: Client, flow: core.Flow) -> Any:
     """Drive a core flow on the client's connection pool; transport failures raise v1 ClientErrors."""
     try:
-        if timeout_read is None:
-            return client._run(flow)
-        timeout = read_timeout(client._http.timeout, timeout_read)
-        return _drive(flow, lambda request: _send(client, request, timeout), time.sleep)
+        return client._run(flow)
     except TransportClientError:
         raise
     except core_errors.TransportError as exc:
         raise as_client_error(exc) from exc
 
 
-def _send(client: Client, request: core.PreparedRequest, timeout: httpx.Timeout) -> Any:
-    with ExitStack() as files:
-        try:
-            kwargs = request_kwargs(request, files)
-            return to_raw(client._http.request(request.method, request.url, timeout=timeout, **kwargs))
-        except httpx.HTTPError as exc:
-            return to_failure(exc)
+def _flow(client: Client, op: Operation, request: core.PreparedRequest, timeout_read: float | None,
+          paginated: bool) -> core.Flow:
+    request.read_timeout = timeout_read
+    return core.call_flow(client._session, op, request, paginated=paginated)
 
 
 def prepare(client: Client, op: Operation, *, path: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
@@ -82,8 +68,7 @@ def call(client: Client, op: Operation, *, path: dict[str, Any] | None = None, q
          body: Any = None, timeout_read: float | None = None, paginated: bool = False) -> Any:
     """Send one operation; returns the plain JSON result (a page dict for a paginated one)."""
     request = prepare(client, op, path=path, query=query, body=body)
-    return plain(run(client, core.call_flow(client._session, op, request, paginated=paginated),
-                     timeout_read=timeout_read))
+    return plain(run(client, _flow(client, op, request, timeout_read, paginated)))
 
 
 def page_pair(client: Client, op: Operation, query: dict[str, Any], convert: Callable[[list[Any]], None],
@@ -91,7 +76,7 @@ def page_pair(client: Client, op: Operation, query: dict[str, Any], convert: Cal
     """(generator over every item, total count): the first page is fetched now, the rest as the generator runs."""
     session = client._session
     paginator = core.Paginator(session, op, core.BoundCall({}, query, {}, None))
-    first = run(client, core.call_flow(session, op, paginator.first(), paginated=True), timeout_read=timeout_read)
+    first = run(client, _flow(client, op, paginator.first(), timeout_read, True))
 
     def items() -> Iterator[Any]:
         page: Page = first
@@ -102,7 +87,7 @@ def page_pair(client: Client, op: Operation, query: dict[str, Any], convert: Cal
             request = paginator.next(page)
             if request is None:
                 return
-            page = run(client, core.call_flow(session, op, request, paginated=True), timeout_read=timeout_read)
+            page = run(client, _flow(client, op, request, timeout_read, True))
 
     return items(), first.count
 

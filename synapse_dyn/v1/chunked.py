@@ -103,18 +103,13 @@ class _Upload:
 
     def follow(self, url: str) -> str:
         """The absolute URL the server named, if it is on the client's own origin."""
-        target = core.join_url(self.client.base_url, url)
-        base, parts = urlsplit(self.client.base_url), urlsplit(target)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-            raise core_errors.ProtocolError(
-                f"refusing to send upload data to another origin ({parts.scheme}://{parts.netloc})")
-        return target
+        return core.same_origin_url(self.client.base_url, url, "send upload data")
 
     def send(self, op: Operation, request: core.PreparedRequest, read_timeout: float) -> dict[str, Any]:
         if self.state is not None:
             request.url = self.follow(self.state["url"])
-        flow = core.call_flow(self.session, op, request)
-        return calls.plain(calls.run(self.client, flow, timeout_read=read_timeout))
+        request.read_timeout = read_timeout
+        return calls.plain(calls.run(self.client, core.call_flow(self.session, op, request)))
 
     def resume_from(self, resume: Mapping[str, Any] | str) -> None:
         """Adopt a previous reply (or ask the upload's URL for its state), then hash the finished prefix."""
