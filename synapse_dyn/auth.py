@@ -145,6 +145,16 @@ def mask_headers(headers: dict[str, str] | Any) -> dict[str, str]:
     return out
 
 
+def mask_secret_fields(value: Any) -> Any:
+    """A copy of a JSON body with the values of secret-named fields (password, token, ...) masked."""
+    if isinstance(value, dict):
+        return {k: (mask_token(v) if isinstance(v, str) and SECRET_NAME.search(str(k)) else mask_secret_fields(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secret_fields(v) for v in value]
+    return value
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     """Replace each secret found in text by its masked form."""
     for secret in secrets:

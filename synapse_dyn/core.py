@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from . import errors
-from .auth import Credentials, check_header_value, mask_headers, scrub
+from .auth import Credentials, check_header_value, mask_headers, mask_secret_fields, scrub
 from .naming import identifier
 from .observability import record_request_id
 from .records import Page, Record, record_class
@@ -57,9 +57,9 @@ class PreparedRequest:
             out["params"] = self.params
         out["headers"] = mask_headers(self.headers)
         if self.json is not None:
-            out["json"] = self.json
+            out["json"] = mask_secret_fields(self.json)
         if self.data:
-            out["data"] = self.data
+            out["data"] = mask_secret_fields(self.data)
         if self.files:
             out["files"] = sorted(self.files)
         return out
@@ -509,8 +509,14 @@ def send_flow(session: Session, request: PreparedRequest) -> Flow:
     started = time.monotonic()
     attempt = 0
     while True:
+        sent_at = time.monotonic()
         outcome = yield Send(request)
         elapsed = time.monotonic() - started
+        if log.isEnabledFor(logging.DEBUG):
+            result = (f"{outcome.kind} failure" if isinstance(outcome, TransportFailure)
+                      else f"HTTP {outcome.status} request_id={outcome.headers.get('x-request-id', '-')}")
+            log.debug("%s %s -> %s (%.1f ms)", request.method, urlsplit(request.url).path, result,
+                      (time.monotonic() - sent_at) * 1000)
         if isinstance(outcome, TransportFailure):
             wait = session.retry.delay(request.method, attempt, elapsed, failure_sent=outcome.sent)
             reason = f"{outcome.kind} error"
