@@ -34,14 +34,20 @@ def _json_type(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), "string")
 
 
-def _step(registry: Registry, schema: Any, location: list[str], token: Any) -> tuple[Any, list[str]]:
-    """Move from a schema to the sub-schema for one instance token, tracking its JSON Pointer."""
+def _deref(registry: Registry, schema: Any, location: list[str]) -> tuple[Any, list[str]]:
+    """Follow local $refs, tracking the JSON Pointer of where the schema really is."""
     for _ in range(16):
         if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
             location = split_pointer(schema["$ref"][1:])
             schema = registry.resolve(schema)
         else:
             break
+    return schema, location
+
+
+def _step(registry: Registry, schema: Any, location: list[str], token: Any) -> tuple[Any, list[str]]:
+    """Move from a schema to the sub-schema for one instance token, tracking its JSON Pointer."""
+    schema, location = _deref(registry, schema, location)
     if not isinstance(schema, dict):
         return None, location
     if isinstance(token, int) or (isinstance(token, str) and token.isdigit() and "items" in schema):
@@ -63,13 +69,7 @@ def schema_location(registry: Registry, root: Any, root_pointer: list[str], path
         schema, location = _step(registry, schema, location, token)
         if schema is None:
             return None, location
-    for _ in range(16):
-        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
-            location = split_pointer(schema["$ref"][1:])
-            schema = registry.resolve(schema)
-        else:
-            break
-    return schema, location
+    return _deref(registry, schema, location)
 
 
 def _value_at(payload: Any, path: list[Any]) -> Any:
@@ -86,9 +86,7 @@ def _undocumented(registry: Registry, schema: Any, location: list[str], payload:
     """Fields present in the payload that the schema does not describe (first list item only)."""
     if depth > 8:
         return
-    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
-        location = split_pointer(schema["$ref"][1:])
-        schema = registry.resolve(schema)
+    schema, location = _deref(registry, schema, location)
     if not isinstance(schema, dict):
         return
     if isinstance(payload, list) and payload and isinstance(schema.get("items"), dict):

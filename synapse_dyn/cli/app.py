@@ -120,15 +120,9 @@ class RootGroup(click.Group):
         return ResourceGroup(word, node, help_text=resource_summary(node, state.registry.document))
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0]
-        cmd = self.get_command(ctx, name)
-        if cmd is None and not ctx.resilient_parsing:
-            if name.startswith("-"):
-                return super().resolve_command(ctx, args)
-            from .resources import unknown_name_message
+        from .resources import resolve_or_explain
 
-            raise click.UsageError(unknown_name_message("resource or command", name, "", self.list_commands(ctx)), ctx)
-        return (cmd.name if cmd else None), cmd, args[1:]
+        return resolve_or_explain(self, ctx, args, "resource or command", "", super().resolve_command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Resources with a one-line description each (nothing is built), then the built-in commands."""

@@ -80,14 +80,8 @@ class ResourceGroup(click.Group):
         return NestedGroup(word, child)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0]
-        cmd = self.get_command(ctx, name)
-        if cmd is None and not ctx.resilient_parsing:
-            if name.startswith("-"):
-                return super().resolve_command(ctx, args)
-            where = f" under {' '.join(cli_name(p) for p in self.node.path)!r}"
-            raise click.UsageError(unknown_name_message("verb or resource", name, where, self.list_commands(ctx)), ctx)
-        return (cmd.name if cmd else None), cmd, args[1:]
+        where = f" under {' '.join(cli_name(p) for p in self.node.path)!r}"
+        return resolve_or_explain(self, ctx, args, "verb or resource", where, super().resolve_command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List verbs and nested resources from the registry, without building their commands."""
@@ -142,3 +136,15 @@ class NestedGroup(ResourceGroup):
                 f"{ctx.command_path} needs the parent's {depth_metavar(self.node)} before the verb: "
                 f"{ctx.command_path} {depth_metavar(self.node)} {args[0]}", ctx)
         return super().parse_args(ctx, args)
+
+
+def resolve_or_explain(group: click.Group, ctx: click.Context, args: list[str], what: str, where: str,
+                       fallback: Any) -> tuple[str | None, click.Command | None, list[str]]:
+    """Resolve a subcommand; an unknown name is a usage error that lists the valid ones."""
+    name = args[0]
+    cmd = group.get_command(ctx, name)
+    if cmd is None and not ctx.resilient_parsing:
+        if name.startswith("-"):
+            return fallback(ctx, args)
+        raise click.UsageError(unknown_name_message(what, name, where, group.list_commands(ctx)), ctx)
+    return (cmd.name if cmd else None), cmd, args[1:]
