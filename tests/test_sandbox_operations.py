@@ -24,6 +24,10 @@ from synapse_dyn.sandbox.resources import Resource
 pytestmark = pytest.mark.filterwarnings("ignore::synapse_dyn.errors.DriftResolvedWarning")
 
 EMAIL, PASSWORD, TENANT = "qa@synapse.local", "correct horse", "acme"
+# Answers that depend on bytes really uploaded (Content-Range offsets, MD5s, finished uploads): generated
+# arguments get the documented 400; tests/test_sandbox_v1_uploads.py drives these operations end to end.
+BYTE_CHECKED = frozenset({"create_chunked_upload_chunk", "append_chunked_upload_chunk", "finish_chunked_upload",
+                          "create_data_file", "create_model"})
 
 
 class Exerciser:
@@ -107,6 +111,9 @@ def exercise(schema: Any) -> tuple[int, list[str]]:
         try:
             result = runner.call(op)
         except Exception as exc:  # noqa: BLE001 - collected and reported together below
+            refused = isinstance(exc, errors.ValidationError) and exc.status_code == 400
+            if refused and op.operation_id in BYTE_CHECKED:
+                continue
             failures.append(f"{op.method.upper()} {op.path} ({op.qualified_name}): {type(exc).__name__}: {exc}")
             continue
         res = sandbox.app.resources.get(".".join(op.name.resources))

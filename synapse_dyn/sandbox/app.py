@@ -12,11 +12,12 @@ import logging
 from typing import Any
 
 from ..registry import Operation, Registry
-from ..validation import Validators
+from ..validation import CompiledSchema, Validators
 from .accounts import Accounts
 from .documents import Documents
 from .fake import Faker
 from .faults import Fault
+from .files import FileService
 from .handlers import Call, Handlers, Result
 from .messages import ApiError, Request, Response, error_response, json_response, new_request_id
 from .parsing import TRUE, Parser, UploadedFile
@@ -50,10 +51,15 @@ class App:
         self.handlers = Handlers(self.resources, store, self.docs, self.accounts)
         self.router = Router(registry)
         self.parser = Parser(registry)
+        self.files = FileService(self.handlers, store)
+        self._body_validators: dict[tuple[int, str], CompiledSchema | None] = {}
 
     def __call__(self, request: Request) -> Response:
         request_id = new_request_id()
         try:
+            download = self.files.download(request)
+            if download is not None:
+                return download
             return self.respond(self.handle(request), request_id)
         except ApiError as error:
             return error_response(error, request_id, enveloped=self.enveloped)
@@ -85,8 +91,9 @@ class App:
         principal = None if self.accounts.is_public(op) else self.accounts.authenticate(request, op)
         path, query = self.parameters(op, request, match.path_params)
         body = self.body(op, request)
-        dry_run = _truthy(_last(request.query, "dry_run"))
-        return self.handlers.dispatch(Call(op, request, path, query, body, principal, dry_run))
+        call = Call(op, request, path, query, body, principal, _truthy(_last(request.query, "dry_run")))
+        special = self.files.handler(op)
+        return special(call) if special is not None else self.handlers.dispatch(call)
 
     def respond(self, result: Result, request_id: str) -> Response:
         """A handler's result in the schema family's envelope."""
@@ -134,12 +141,25 @@ class App:
             if not op.body.required:
                 return None
             body = {}
-        compiled = self.validators.body(op)
+        compiled = self.body_validator(op, request)
         checked = {k: "" if isinstance(v, UploadedFile) else v for k, v in body.items()} if isinstance(
             body, dict) else body
         if compiled is not None and not compiled.is_valid(checked):
             raise ApiError(400, "Invalid input.", details=_details(compiled.errors(checked)))
         return body
+
+    def body_validator(self, op: Operation, request: Request) -> CompiledSchema | None:
+        """The request schema of the body's media type (``data_files/`` takes JSON or multipart)."""
+        assert op.body is not None
+        media = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+        if media == op.body.content_type or media not in op.body.content_types:
+            return self.validators.body(op)
+        key = (id(op), media)
+        if key not in self._body_validators:
+            content = self.registry.resolve(op.raw["requestBody"])["content"][media] or {}
+            schema = content.get("schema")
+            self._body_validators[key] = self.validators.compile(schema, "request") if schema else None
+        return self._body_validators[key]
 
 
 def _details(problems: list[dict[str, Any]]) -> list[dict[str, str]]:

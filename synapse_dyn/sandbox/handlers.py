@@ -218,9 +218,8 @@ class Handlers:
         schema = call.op.success_schema
         if isinstance(call.body, list):  # some v1 operations take a list of objects
             made = [self.create_one(call, res, _mapping(item)) for item in call.body]
-            resolved = self.docs.registry.resolve(schema) if schema else {}
-            if resolved.get("type") == "array":
-                items = resolved.get("items")
+            items = self.array_items(schema)
+            if items is not None:
                 return Result(call.op.success_status, [self.shape(call, res, row, items) for row, _ in made])
             row, extra = made[0] if made else ((1, {}), {})
         else:
@@ -229,6 +228,13 @@ class Handlers:
         if isinstance(data, dict):
             data.update(extra)
         return Result(call.op.success_status, data)
+
+    def array_items(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The item schema when an answer may be an array (``type: array``, or one of its anyOf/oneOf)."""
+        resolved = self.docs.registry.resolve(schema) if schema else {}
+        variants = [resolved] + [self.docs.registry.resolve(v) for v in resolved.get("anyOf") or
+                                 resolved.get("oneOf") or []]
+        return next((v.get("items") or {"type": "object"} for v in variants if v.get("type") == "array"), None)
 
     def create_one(self, call: Call, res: Resource, body: dict[str, Any]) -> tuple[Row, dict[str, Any]]:
         """Store one object from a validated body (read-only fields dropped)."""

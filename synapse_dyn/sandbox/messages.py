@@ -71,16 +71,18 @@ class Response:
 
 
 class ApiError(Exception):
-    """An error answer: status, stable code, message, per-field details, extra headers."""
+    """An error answer: status, stable code, message, per-field details, extra headers, extra body fields."""
 
     def __init__(self, status: int, message: str, *, code: str | None = None,
-                 details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> None:
+                 details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or STATUS_CODES.get(status, "ERROR")
         self.message = message
         self.details = details or []
         self.headers = headers or {}
+        self.extra = extra or {}
 
 
 def json_response(status: int, payload: Any, request_id: str, headers: dict[str, str] | None = None) -> Response:
@@ -94,18 +96,18 @@ def json_response(status: int, payload: Any, request_id: str, headers: dict[str,
 
 
 def error_payload(error: ApiError, request_id: str, *, enveloped: bool) -> dict[str, Any]:
-    """The backend's error envelope (v2), or DRF's shapes (v1: ``detail`` or field -> messages)."""
+    """The backend's error envelope (v2), or DRF's shapes (v1: ``detail`` or field -> messages), plus ``extra``."""
     if enveloped:
         inner: dict[str, Any] = {"code": error.code, "message": error.message}
         if error.details:
             inner["details"] = error.details
-        return {"error": inner, "meta": {"request_id": request_id}}
+        return {"error": {**inner, **error.extra}, "meta": {"request_id": request_id}}
     if error.status == 400 and error.details:
-        fields: dict[str, list[str]] = {}
+        fields: dict[str, Any] = {}
         for detail in error.details:
             fields.setdefault(detail.get("field") or "non_field_errors", []).append(detail["message"])
-        return fields
-    return {"detail": error.message}
+        return {**fields, **error.extra}
+    return {"detail": error.message, **error.extra}
 
 
 def error_response(error: ApiError, request_id: str, *, enveloped: bool) -> Response:

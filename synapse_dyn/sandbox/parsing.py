@@ -14,11 +14,16 @@ from ..registry import Operation, Registry
 from .messages import ApiError, Request
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_BOUNDARY = re.compile(r'boundary=("[^"]+"|[^;\s]+)', re.IGNORECASE)
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 class UploadedFile(dict):
-    """A file part of a multipart body: its name and size (the content is not kept)."""
+    """A file part of a multipart body: ``{filename, size}``, with its bytes in ``content`` (not stored)."""
+
+    def __init__(self, filename: str, content: bytes | memoryview = b"") -> None:
+        super().__init__(filename=filename, size=len(content))
+        self.content = content
 
 
 class Parser:
@@ -63,9 +68,10 @@ class Parser:
         """The decoded body (None when empty); 400 for malformed JSON, 415 for an unknown encoding."""
         if not request.body:
             return None
-        content_type = (request.header("content-type") or "application/json").lower()
+        raw_type = request.header("content-type") or "application/json"
+        content_type = raw_type.lower()
         if "multipart/form-data" in content_type:
-            return self.form(op, multipart(request.body, content_type))
+            return self.form(op, multipart(request.body, raw_type))
         if "application/x-www-form-urlencoded" in content_type:
             return self.form(op, dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)))
         if "json" not in content_type and request.body.lstrip()[:1] not in (b"{", b"["):
@@ -83,15 +89,36 @@ class Parser:
 
 
 def multipart(body: bytes, content_type: str) -> dict[str, Any]:
-    """Form fields as strings and file parts as UploadedFile."""
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    """Form fields as strings and file parts as UploadedFile; 400 when the body is not multipart.
+
+    Parts are found by searching for the boundary, so a 50 MB chunk is sliced, not parsed line by line.
+    """
+    boundary = _boundary(content_type)
+    if not boundary:
+        raise ApiError(400, "Multipart form parse error - Invalid boundary in multipart: None")
+    delimiter = b"--" + boundary
+    view = memoryview(body)
     out: dict[str, Any] = {}
-    for part in message.iter_parts():
+    start = body.find(delimiter)
+    while start >= 0:
+        start += len(delimiter)
+        if body[start:start + 2] == b"--":
+            return out
+        head_end = body.find(b"\r\n\r\n", start)
+        end = body.find(b"\r\n" + delimiter, head_end + 4) if head_end >= 0 else -1
+        if end < 0:
+            break
+        part = BytesParser(policy=HTTP).parsebytes(body[start:head_end + 4].lstrip(b"\r\n"), headersonly=True)
         name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        payload = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
-        out[name] = (UploadedFile(filename=filename, size=len(payload)) if filename
-                     else payload.decode("utf-8", "replace"))
-    return out
+        if name:
+            payload = view[head_end + 4:end]
+            filename = part.get_filename()
+            out[str(name)] = UploadedFile(filename, payload) if filename else bytes(payload).decode("utf-8", "replace")
+        start = end + 2
+    raise ApiError(400, "Multipart form parse error - the body does not end with its closing boundary.")
+
+
+def _boundary(content_type: str) -> bytes | None:
+    """The boundary parameter of a multipart Content-Type header."""
+    match = _BOUNDARY.search(content_type)
+    return match.group(1).strip('"').encode("latin-1") if match else None

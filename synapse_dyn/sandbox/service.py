@@ -131,7 +131,8 @@ class Sandbox:
         return out
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and remove the blob directory of an in-memory sandbox)."""
+        self.app.files.close()
         self.store.close()
 
     def __enter__(self) -> Sandbox:

@@ -112,7 +112,14 @@ class _Upload:
         return calls.plain(calls.run(self.client, core.call_flow(self.session, op, request)))
 
     def resume_from(self, resume: Mapping[str, Any] | str) -> None:
-        """Adopt a previous reply (or ask the upload's URL for its state), then hash the finished prefix."""
+        """Ask the upload's URL (given, or in a previous reply) for its state, then hash the finished prefix.
+
+        The server's word wins over a saved reply: a chunk may have been stored after its reply was lost.
+        """
+        if not isinstance(resume, str):
+            if "url" not in resume or "offset" not in resume:
+                raise ValueError("resume= needs the last reply of the upload ({id, url, offset}) or its URL")
+            resume = str(resume["url"])
         if isinstance(resume, str):
             upload_id = [s for s in urlsplit(resume).path.split("/") if s][-1]
             self.state = {"id": upload_id, "url": resume, "offset": 0}
@@ -121,10 +128,6 @@ class _Upload:
             reply = self.send(op, request, CHUNK_READ_TIMEOUT)
             self.state = {"id": reply.get("id", upload_id), "url": reply.get("url") or resume,
                           "offset": reply["offset"]}
-        else:
-            if "url" not in resume or "offset" not in resume:
-                raise ValueError("resume= needs the last reply of the upload ({id, url, offset}) or its URL")
-            self.state = {"id": resume.get("id"), "url": resume["url"], "offset": int(resume["offset"])}
         offset = self.state["offset"]
         if not 0 <= offset <= self.total:
             raise ValueError(f"the upload is at byte {offset}, outside this {self.total}-byte file")
@@ -162,7 +165,14 @@ class _Upload:
         headers = {"Content-Range": f"bytes {offset}-{offset + n - 1}/{self.total}"}
         request = calls.prepare(self.client, op, path={} if first else {"id": self.state["id"]},
                                 headers=headers, body=body)
-        reply = self.send(op, request, CHUNK_READ_TIMEOUT)
+        try:
+            reply = self.send(op, request, CHUNK_READ_TIMEOUT)
+        except core_errors.ValidationError as exc:
+            # A retried chunk whose first attempt was stored (its reply lost): the server names its offset.
+            stored = exc.response if isinstance(exc.response, dict) else {}
+            if first or stored.get("offset") != offset + n or not stored.get("url"):
+                raise
+            reply = stored
         new_offset = reply.get("offset")
         if not isinstance(new_offset, int) or not offset < new_offset <= offset + n or not reply.get("url"):
             raise core_errors.ProtocolError(
