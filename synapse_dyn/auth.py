@@ -46,9 +46,11 @@ def mask_token(token: str | None) -> str:
 
 
 def check_header_value(name: str, value: str) -> str:
-    """Refuse CR, LF and NUL in a header value (header injection), before anything is sent."""
+    """Refuse CR, LF, NUL (header injection) and non-ASCII characters in a header value, before sending."""
     if _UNSAFE_HEADER_CHARS.search(value):
         raise ConfigurationError(f"{name} contains a line break or NUL character; refusing to send it")
+    if not value.isascii():
+        raise ConfigurationError(f"{name} contains non-ASCII characters, which an HTTP header cannot carry")
     return value
 
 

@@ -89,7 +89,7 @@ def json_response(status: int, payload: Any, request_id: str, headers: dict[str,
     """A JSON answer carrying the request id header (no body for 204)."""
     out = {"Content-Type": "application/json", "X-Request-Id": request_id}
     out.update(headers or {})
-    body = b"" if payload is None and status == 204 else json.dumps(payload, separators=(",", ":")).encode()
+    body = b"" if payload is None and status == 204 else json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
     if status == 204:
         out.pop("Content-Type")
     return Response(status, out, body)

@@ -4,6 +4,7 @@ and bodies in JSON, form or multipart encoding."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -77,8 +78,10 @@ class Parser:
         if "json" not in content_type and request.body.lstrip()[:1] not in (b"{", b"["):
             raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
         try:
-            return json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+            value = json.loads(request.body, parse_constant=_refuse_constant)
+            _check_strict_json(value)
+            return value
+        except (ValueError, UnicodeError, RecursionError):
             raise ApiError(400, "JSON parse error.", code="PARSE_ERROR") from None
 
     def form(self, op: Operation, form: dict[str, Any]) -> dict[str, Any]:
@@ -122,3 +125,23 @@ def _boundary(content_type: str) -> bytes | None:
     """The boundary parameter of a multipart Content-Type header."""
     match = _BOUNDARY.search(content_type)
     return match.group(1).strip('"').encode("latin-1") if match else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_strict_json(value: Any) -> None:
+    """Refuse what standard JSON cannot carry back: infinite numbers (1e999) and lone surrogates."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("number out of range")
+        if isinstance(item, str):
+            item.encode("utf-8")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
