@@ -26,7 +26,7 @@ from .records import Page
 from .registry import Operation, Registry, ResourceNode
 from .retry import RetryPolicy
 from .spec import load_spec
-from .transport import make_timeout, request_kwargs, to_failure, to_raw
+from .transport import AsyncHTTPClient, HTTPClient, make_timeout, request_kwargs, to_failure, to_raw
 from .validation import Validators
 
 CREDENTIAL_EXTENSION = "x-synapse-credential"
@@ -344,7 +344,7 @@ class Client(_BaseClient):
     """The synchronous client. Use as a context manager to close its connection pool."""
 
     def _make_http(self, timeout: httpx.Timeout, transport: Any) -> httpx.Client:
-        return httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        return HTTPClient(timeout=timeout, transport=transport, follow_redirects=False)
 
     def _send(self, request: PreparedRequest) -> RawResponse | TransportFailure:
         with ExitStack() as files:
@@ -369,6 +369,7 @@ class Client(_BaseClient):
             page: Page = self._run(core.call_flow(self._session, paginator.op, request, paginated=True))
             yield from page.results
             request = paginator.next(page)
+            del page  # not held while the next page is fetched: memory stays at about one page
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None, data: Any = None) -> Any:
         """Call any path the schema lacks; returns the unwrapped JSON (errors still raise)."""
@@ -408,13 +409,14 @@ class AsyncPager:
             for item in page.results:
                 yield item
             request = self._paginator.next(page)
+            del page  # not held while the next page is fetched
 
 
 class AsyncClient(_BaseClient):
     """The asyncio client: every verb is a coroutine except list, which returns an AsyncPager."""
 
     def _make_http(self, timeout: httpx.Timeout, transport: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+        return AsyncHTTPClient(timeout=timeout, transport=transport, follow_redirects=False)
 
     async def _send(self, request: PreparedRequest) -> RawResponse | TransportFailure:
         with ExitStack() as files:

@@ -30,7 +30,6 @@ from .validation import Validators
 log = logging.getLogger("synapse_dyn")
 
 VALIDATION_MODES = ("strict", "warn", "off")
-CONTROL_KEYWORDS = ("body", "list_all")
 EXTRA_QUERY_EXTENSION = "x-synapse-extra-query"  # the operation accepts filters the schema does not list
 USER_AGENT = "synapse-dyn"
 
@@ -170,7 +169,7 @@ def bind_arguments(
         raise errors.UnknownArgumentError(
             f"{op.qualified_name}() got {len(args)} unexpected positional argument(s); it takes: {takes}"
         )
-    header_names = {identifier(h).lower(): h for h in op.header_params}
+    header_names = {identifier(h).lower(): h for h in op.header_params} if op.header_params else {}
     query: dict[str, Any] = {}
     headers: dict[str, Any] = {}
     fields: dict[str, Any] = {}
@@ -200,7 +199,7 @@ def bind_arguments(
             raise errors.UnknownArgumentError(
                 f"{op.qualified_name}() got an unexpected keyword argument {key!r}; valid: {', '.join(valid)}"
             )
-    missing = [n for n in op.path_params if n not in path]
+    missing = [] if all(map(path.__contains__, op.path_params)) else [n for n in op.path_params if n not in path]
     if missing:
         raise errors.ValidationError(
             f"{op.qualified_name}() is missing path parameter(s): {', '.join(missing)}",
@@ -222,7 +221,7 @@ def bind_arguments(
 def encode_path_value(value: Any) -> str:
     """Percent-encode one path parameter so it can never change the route ('/', '..', '?', '#')."""
     text = _scalar(value)
-    encoded = quote(text, safe="")
+    encoded = quote(text.encode("utf-8", "surrogatepass"), safe="")
     if encoded in ("", ".", ".."):
         encoded = encoded.replace(".", "%2E") or "%20"
     return encoded
@@ -247,6 +246,16 @@ def query_items(query: dict[str, Any]) -> list[tuple[str, str]]:
             items.append((name, json.dumps(value)))
         else:
             items.append((name, _scalar(value)))
+    for name, text in items:
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise errors.ValidationError(
+                    f"query parameter {name!r} holds a character that cannot be encoded", code="REQUEST_INVALID",
+                    detail={"schema": "query", "errors": [{"field": name, "kind": "encoding",
+                                                           "message": "not valid UTF-8 text"}]},
+                ) from None
     return items
 
 
@@ -327,15 +336,29 @@ def _attach_body(op: Operation, request: PreparedRequest, body: Any) -> None:
     elif op.body.content_type.startswith("application/x-www-form-urlencoded") and isinstance(body, Mapping):
         request.data = {k: _scalar(v) for k, v in body.items()}
     else:
-        request.json = _jsonable(body)
+        request.json = body
+        request.content = encode_json(body, f"{op.qualified_name}() body")
+        request.headers["Content-Type"] = "application/json"
 
 
-def _jsonable(value: Any) -> Any:
+def _mapping_as_dict(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+        return dict(value)
+    raise TypeError(type(value).__name__)
+
+
+def encode_json(value: Any, where: str) -> bytes:
+    """Strict JSON bytes (no NaN/Infinity, no lone surrogates); anything else is a ValidationError."""
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"),
+                          default=_mapping_as_dict).encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError) as exc:
+        problem = type(exc).__name__ if not isinstance(exc, TypeError) else "a value that is not JSON"
+        raise errors.ValidationError(
+            f"{where} cannot be sent as JSON ({problem})", code="REQUEST_INVALID",
+            detail={"schema": where, "errors": [{"field": "body", "kind": "json",
+                                                  "message": "not representable as strict JSON"}]},
+        ) from None
 
 
 def join_url(base_url: str, path: str) -> str:
@@ -389,8 +412,8 @@ def unwrap_envelope(payload: Any) -> tuple[Any, str | None]:
 def _decode(raw: RawResponse) -> Any:
     if not raw.content:
         return None
-    content_type = raw.headers.get("content-type", "")
-    if "json" not in content_type and raw.content.lstrip()[:1] not in (b"{", b"["):
+    if (raw.content[:1] not in (b"{", b"[") and "json" not in raw.headers.get("content-type", "")
+            and raw.content.lstrip()[:1] not in (b"{", b"[")):
         return raw.content.decode("utf-8", "replace")
     try:
         return json.loads(raw.content)
@@ -442,16 +465,19 @@ def error_from_response(op_name: str, raw: RawResponse, secrets: list[str]) -> e
     return cls(f"{message}", **kwargs)
 
 
+def _op_name(op: Operation | None) -> str:
+    return op.qualified_name if op else "request"
+
+
 def handle_response(session: Session, op: Operation | None, raw: RawResponse, *, paginated: bool = False) -> Any:
     """A response -> Record / Page / None / raw value, or the matching exception."""
-    name = op.qualified_name if op else "request"
     if raw.status >= 400:
-        raise error_from_response(name, raw, session.secrets())
+        raise error_from_response(_op_name(op), raw, session.secrets())
     record_request_id(raw.headers.get("x-request-id"))
     if raw.status == 204 or (not raw.content and op is not None and op.success_schema is None):
         return None
     if not raw.content:
-        raise errors.ProtocolError(f"{name}: the server sent an empty body with HTTP {raw.status}; expected JSON")
+        raise errors.ProtocolError(f"{_op_name(op)}: the server sent an empty body with HTTP {raw.status}; expected JSON")
     payload, request_id = unwrap_envelope(_decode(raw))
     record_request_id(request_id)
     if op is None:
@@ -460,7 +486,7 @@ def handle_response(session: Session, op: Operation | None, raw: RawResponse, *,
         not isinstance(payload, dict) or not isinstance(payload.get("results"), list)
     ):
         raise errors.ProtocolError(
-            f"{name}: the response is not a page (no 'results' list"
+            f"{op.qualified_name}: the response is not a page (no 'results' list"
             f"{'; keys: ' + ', '.join(sorted(payload)) if isinstance(payload, dict) else ''})"
         )
     _check_response(session, op, raw, payload, request_id)

@@ -8,9 +8,12 @@ nothing is ever unpickled.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +94,24 @@ def check_document(document: Any, label: str) -> None:
         raise SpecError(f"{label}: the document has no 'paths' mapping")
 
 
+def _has_external_ref(node: Any) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                return True
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
 def external_refs(node: Any) -> list[tuple[list[str], str]]:
     """Every $ref that points outside the document: (where it stands as pointer tokens, the ref)."""
+    if not _has_external_ref(node):  # the usual case, found without tracking every node's position
+        return []
     found: list[tuple[list[str], str]] = []
     stack: list[tuple[Any, list[str]]] = [(node, [])]
     while stack:
@@ -189,7 +208,7 @@ def _write_cache(key: str, payload: dict[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".registry-", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, separators=(",", ":"))
+            fh.write(json.dumps(payload, separators=(",", ":")))  # dumps uses the C encoder; dump does not
         os.replace(tmp, directory / f"registry-{key}.json")
     except OSError:
         pass  # a read-only or full cache dir only costs speed
@@ -205,6 +224,23 @@ def resolve_schema_source(schema: str | os.PathLike[str] | None) -> tuple[str, s
     return text, text
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a document is parsed and indexed.
+
+    Loading builds a large, acyclic tree; collections triggered meanwhile only rescan it,
+    and more often the larger it grows, which made load time superlinear in schema size.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@_collection_paused()
 def load_spec(
     source: str | os.PathLike[str] | None = None,
     *,

@@ -39,7 +39,7 @@ def request_kwargs(request: PreparedRequest, files: ExitStack, base_timeout: htt
                                           pool=base_timeout.pool)
     if request.params:
         kwargs["params"] = request.params
-    if request.json is not None:
+    if request.json is not None and request.content is None:
         kwargs["json"] = request.json
     if request.data:
         kwargs["data"] = request.data
@@ -60,8 +60,48 @@ def request_kwargs(request: PreparedRequest, files: ExitStack, base_timeout: htt
     return kwargs
 
 
+class _ReusedHeaderMerge:
+    """Reuse the last merge of per-request headers into the client's own headers.
+
+    Every call carries the same Accept, User-Agent and credential headers, and httpx merges
+    them case-insensitively on each request, which costs more than the rest of the client's
+    work per call. An identical headers dict (same items in the same order, same client
+    headers) gets a copy of the previous result; anything else is merged as usual.
+    """
+
+    _last_merge: tuple[tuple[tuple[Any, Any], ...], Any, httpx.Headers] | None = None
+
+    def _merge_headers(self, headers: Any = None) -> Any:
+        if type(headers) is not dict:
+            return super()._merge_headers(headers)  # type: ignore[misc]
+        items = tuple(headers.items())
+        client_headers = self.headers  # type: ignore[attr-defined]
+        last = self._last_merge
+        if last is not None and last[1] is client_headers and last[0] == items:
+            return httpx.Headers(last[2])
+        merged = super()._merge_headers(headers)  # type: ignore[misc]
+        self._last_merge = (items, client_headers, httpx.Headers(merged))
+        return merged
+
+
+class HTTPClient(_ReusedHeaderMerge, httpx.Client):
+    """httpx.Client that reuses its last header merge."""
+
+
+class AsyncHTTPClient(_ReusedHeaderMerge, httpx.AsyncClient):
+    """httpx.AsyncClient that reuses its last header merge."""
+
+
+_READ_BODY = httpx.ByteStream(b"")
+
+
 def to_raw(response: httpx.Response) -> RawResponse:
-    return RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
+    raw = RawResponse(response.status_code, response.headers, response.content, response.reason_phrase)
+    if response.is_closed:
+        # httpx links a response and its stream in a reference cycle; cut it, so the body is freed
+        # as soon as the caller is done with it instead of at the next cyclic garbage collection.
+        response.stream = _READ_BODY
+    return raw
 
 
 def to_failure(exc: httpx.HTTPError) -> TransportFailure:

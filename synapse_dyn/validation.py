@@ -28,6 +28,7 @@ def _rust() -> Any:
     return jsonschema_rs
 
 CHECKED_FORMATS = ("date-time", "date", "uuid")
+_FOREIGN_VALUE_ERRORS = (ValueError, TypeError, OverflowError)
 _DROP = {"nullable", "discriminator", "xml", "externalDocs", "example", "deprecated", "readOnly", "writeOnly"}
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _COMPONENT_PREFIX = "#/components/schemas/"
@@ -194,23 +195,49 @@ class CompiledSchema:
         self.schema = schema
         self.name = name
         self.engine = engine
+        self._python: Any = None
         if engine == "rust":
             self._validator = _rust().Draft202012Validator(schema, validate_formats=True)
+            fast = self._validator.is_valid
+
+            def is_valid(instance: Any) -> bool:
+                try:
+                    return fast(instance)
+                except _FOREIGN_VALUE_ERRORS:  # a value Rust cannot represent (UUID, datetime, object...)
+                    return self.python().is_valid(instance)
+
+            self.is_valid = is_valid  # type: ignore[method-assign]
         else:
-            self._validator = _python_validator(schema)
+            self._validator = self._python = _python_validator(schema)
+            self.is_valid = self._validator.is_valid  # type: ignore[method-assign]  # one call less per check
 
     def is_valid(self, instance: Any) -> bool:
         return self._validator.is_valid(instance)
 
+    def python(self) -> Any:
+        """The pure-Python validator (the fallback for values jsonschema-rs cannot represent)."""
+        if self._python is None:
+            self._python = _python_validator(self.schema)
+        return self._python
+
+    def _iter_errors(self, instance: Any) -> tuple[str, list[Any]]:
+        if self.engine == "rust":
+            try:
+                return "rust", list(self._validator.iter_errors(instance))
+            except _FOREIGN_VALUE_ERRORS:
+                pass
+        return "python", list(self.python().iter_errors(instance))
+
     def first_error(self, instance: Any) -> Exception | None:
         """The validator's own first error (it carries the value: for ``__cause__`` only, never logged)."""
-        return next(iter(self._validator.iter_errors(instance)), None)
+        return next(iter(self._iter_errors(instance)[1]), None)
 
     def errors(self, instance: Any) -> list[dict[str, Any]]:
         """[{field, kind, message}] for every failure (at most MAX_REPORTED_ERRORS); no values."""
         found: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for error in self._validator.iter_errors(instance):
-            if self.engine == "rust":
+        engine, raw_errors = self._iter_errors(instance)
+        for error in raw_errors:
+            if engine == "rust":
                 path = list(error.instance_path)
                 keyword = str(list(error.schema_path)[-1]) if list(error.schema_path) else "schema"
                 info = error.kind.as_dict()
@@ -292,11 +319,15 @@ class Validators:
             return self._cache[key]
 
     def response(self, op: Any, status: int) -> CompiledSchema | None:
+        key = (id(op), f"response:{status}")
+        if key in self._cache:  # the hot path: skip making the builder
+            return self._cache[key]
+
         def build() -> CompiledSchema | None:
             _, schema = op.response_schema(status)
             return self.compile(schema, "response") if schema else None
 
-        return self._cached((id(op), f"response:{status}"), build)
+        return self._cached(key, build)
 
     def body(self, op: Any) -> CompiledSchema | None:
         def build() -> CompiledSchema | None:
@@ -307,6 +338,10 @@ class Validators:
         return self._cached((id(op), "body"), build)
 
     def parameters(self, op: Any) -> CompiledSchema:
+        key = (id(op), "parameters")
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[return-value]
+
         def build() -> CompiledSchema:
             props: dict[str, Any] = {}
             required: list[str] = []
@@ -321,4 +356,4 @@ class Validators:
                 schema["required"] = required
             return self.compile(schema, "request", name=f"{op.qualified_name} parameters")
 
-        return self._cached((id(op), "parameters"), build)  # type: ignore[return-value]
+        return self._cached(key, build)  # type: ignore[return-value]
