@@ -1,53 +1,76 @@
-"""Per-call overhead: the client vs raw httpx against the same loopback server (one process each run)."""
+"""Per-call overhead: the client vs raw httpx against the same loopback server.
+
+Runs as its own process (``python bench/percall.py BASE_URL``) while bench/server.py serves
+in another. Many short batches of raw and client calls alternate (the order flips each
+batch); each batch pair gives one client/raw ratio, and the median of those ratios is the
+figure, with the inter-quartile range as its spread.
+"""
 
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
+from common import TENANT, TOKEN, median, raw_headers, spread
 
 import synapse_dyn
 
-HEADERS = {"SYNAPSE-ACCESS-TOKEN": "syn_benchbenchbench1234", "SYNAPSE-Tenant": "bench",
-           "Accept": "application/json", "User-Agent": "bench"}
 
-
-def timed(fn, rounds: int, inner: int) -> float:
-    """Median seconds per call over ``rounds`` batches of ``inner`` calls."""
-    for _ in range(inner):
+def batch(fn: Callable[[], Any], calls: int) -> float:
+    """Seconds per call over one batch."""
+    start = time.perf_counter()
+    for _ in range(calls):
         fn()
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+    return (time.perf_counter() - start) / calls
 
 
-def main() -> None:
-    base = sys.argv[1]
-    raw = httpx.Client(base_url=base, headers=HEADERS)
-    client = synapse_dyn.Client(base, access_token=HEADERS["SYNAPSE-ACCESS-TOKEN"], tenant="bench",
-                                allow_insecure=True, validate_responses="strict")
-    results = {}
-    for name, raw_fn, client_fn in [
-        ("list", lambda: raw.get("/v2/projects/", params={"per_page": 50}).json(),
-         lambda: client.projects.list(per_page=50)),
-        ("retrieve", lambda: raw.get("/v2/projects/42/").json(), lambda: client.projects.retrieve(42)),
-    ]:
-        assert len(client_fn().results if name == "list" else client_fn()) > 0
-        pairs = []
-        for _ in range(5):  # interleave, so drift in machine load hits both sides alike
-            pairs.append((timed(raw_fn, 5, 40), timed(client_fn, 5, 40)))
-        raw_t = statistics.median(p[0] for p in pairs)
-        client_t = statistics.median(p[1] for p in pairs)
-        results[name] = {"raw_ms": raw_t * 1000, "client_ms": client_t * 1000, "ratio": client_t / raw_t}
-    print(json.dumps(results))
+def paired(raw_fn: Callable[[], Any], client_fn: Callable[[], Any], batches: int, calls: int) -> dict[str, Any]:
+    """Alternate raw and client batches; the median of per-pair ratios and of per-call times."""
+    for _ in range(calls):
+        raw_fn()
+        client_fn()
+    raw_t: list[float] = []
+    client_t: list[float] = []
+    for i in range(batches):
+        if i % 2:
+            client_t.append(batch(client_fn, calls))
+            raw_t.append(batch(raw_fn, calls))
+        else:
+            raw_t.append(batch(raw_fn, calls))
+            client_t.append(batch(client_fn, calls))
+    ratios = [c / r for c, r in zip(client_t, raw_t, strict=True)]
+    return {"raw_us": median(raw_t) * 1e6, "client_us": median(client_t) * 1e6, "ratio": median(ratios),
+            "spread": spread(ratios), "batches": batches, "calls": calls}
+
+
+def make_client(base: str, engine: str | None = None) -> synapse_dyn.Client:
+    return synapse_dyn.Client(base, access_token=TOKEN, tenant=TENANT, allow_insecure=True,
+                              validate_responses="strict", validation_engine=engine)
+
+
+def main(base: str, batches: int = 60, calls: int = 20) -> dict[str, Any]:
+    raw = httpx.Client(base_url=base, headers=raw_headers())
+    client = make_client(base)
+    python_client = make_client(base, "python")
+    assert client._session.validators.engine == "rust"
+    page = client.projects.list(per_page=50)
+    assert len(page.results) == 50 and client.projects.retrieve(42).id == 42
+    cases: dict[str, tuple[Callable[[], Any], Callable[[], Any], int]] = {
+        "list": (lambda: raw.get("/v2/projects/", params={"per_page": 50}).json(),
+                 lambda: client.projects.list(per_page=50), batches),
+        "retrieve": (lambda: raw.get("/v2/projects/42/").json(), lambda: client.projects.retrieve(42), batches),
+        "list_python": (lambda: raw.get("/v2/projects/", params={"per_page": 50}).json(),
+                        lambda: python_client.projects.list(per_page=50), batches // 4),
+        "retrieve_python": (lambda: raw.get("/v2/projects/42/").json(),
+                            lambda: python_client.projects.retrieve(42), batches // 4),
+    }
+    return {name: paired(raw_fn, client_fn, n, calls) for name, (raw_fn, client_fn, n) in cases.items()}
 
 
 if __name__ == "__main__":
-    main()
+    args = sys.argv[1:]
+    print(json.dumps(main(args[0], *(int(a) for a in args[1:]))))

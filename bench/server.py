@@ -64,9 +64,15 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(head.encode() + body)  # one write: no delayed-ACK stall between headers and body
 
 
+class Server(ThreadingHTTPServer):
+    """One thread per connection; a listen backlog deep enough for 50 clients connecting at once."""
+
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def main() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

@@ -1,0 +1,122 @@
+"""Start-up time: interpreter + import + Client construction, each run in a fresh process.
+
+Compares ``import synapse_dyn; Client(...)`` (warm and cold registry cache) with
+``import httpx``, the CLI's ``projects list --help`` with ``import httpx, click``, and
+aiopenapi3 loading the same bundled schema. Medians of interleaved runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from common import (
+    PYTHON,
+    WORK_DIR,
+    Row,
+    at_most,
+    bench_env,
+    info,
+    interleaved,
+    median,
+    ms,
+    spread,
+    time_command,
+)
+
+CLIENT = "import synapse_dyn; synapse_dyn.Client('https://x')"
+AIOPENAPI3 = ("import pathlib, sys; from aiopenapi3 import OpenAPI, FileSystemLoader; "
+              "OpenAPI.load_file('https://x/', 'openapi.yaml', loader=FileSystemLoader(pathlib.Path(sys.argv[1])))")
+
+
+def cli_command() -> list[str]:
+    script = Path(PYTHON).parent / "synapse-dyn"
+    head = [str(script)] if script.exists() else [PYTHON, "-m", "synapse_dyn"]
+    return head + ["projects", "list", "--help"]
+
+
+def schema_dir() -> Path:
+    from synapse_dyn.spec import schema_path
+
+    return schema_path("v2").parent
+
+
+def aiopenapi3_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("aiopenapi3") is not None
+
+
+def run(rounds: int = 21, aio_rounds: int = 5) -> list[Row]:
+    warm_dir = WORK_DIR / "cache-startup"
+    shutil.rmtree(warm_dir, ignore_errors=True)
+    warm_env = bench_env(SYNAPSE_DYN_CACHE_DIR=str(warm_dir))
+    warm_env.pop("SYNAPSE_DYN_SCHEMA", None)
+    source_env = dict(warm_env, PYTHONDONTWRITEBYTECODE="1")  # synapse_dyn compiled from source each run
+    source_env.pop("PYTHONPYCACHEPREFIX")  # dependencies keep their installed bytecode
+    cold_root = Path(tempfile.mkdtemp(prefix="cold-", dir=WORK_DIR))
+
+    def cold() -> float:
+        fresh = tempfile.mkdtemp(dir=cold_root)
+        try:
+            return time_command([PYTHON, "-c", CLIENT], dict(warm_env, SYNAPSE_DYN_CACHE_DIR=fresh))
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+
+    commands = {
+        "httpx": lambda: time_command([PYTHON, "-c", "import httpx"], warm_env),
+        "warm": lambda: time_command([PYTHON, "-c", CLIENT], warm_env),
+        "cold": cold,
+        "httpx_click": lambda: time_command([PYTHON, "-c", "import httpx, click"], warm_env),
+        "cli_help": lambda: time_command(cli_command(), warm_env),
+        "warm_source": lambda: time_command([PYTHON, "-c", CLIENT], source_env),
+    }
+    for measure in commands.values():  # warm-up: bytecode written, registry cache filled
+        measure()
+    try:
+        s = interleaved(commands, rounds)
+    finally:
+        shutil.rmtree(cold_root, ignore_errors=True)
+    m = {k: median(v) for k, v in s.items()}
+
+    def iqr(name: str, base: str) -> str:
+        return spread([a / b for a, b in zip(s[name], s[base], strict=True)])
+
+    rows = [
+        at_most("startup", "warm: import + Client() vs import httpx", f"{ms(m['warm'])} vs {ms(m['httpx'])}",
+                m["warm"] / m["httpx"], 1.5, f"per-round ratio IQR {iqr('warm', 'httpx')}; {rounds} runs each"),
+        at_most("startup", "cold: import + Client() vs import httpx", f"{ms(m['cold'])} vs {ms(m['httpx'])}",
+                m["cold"] / m["httpx"], 4.0, f"per-round ratio IQR {iqr('cold', 'httpx')}; empty cache dir each run"),
+        at_most("startup", "CLI: projects list --help vs import httpx, click",
+                f"{ms(m['cli_help'])} vs {ms(m['httpx_click'])}", m["cli_help"] / m["httpx_click"], 2.0,
+                f"per-round ratio IQR {iqr('cli_help', 'httpx_click')}"),
+        info("startup", "warm, synapse_dyn bytecode not cached, vs import httpx",
+             f"{ms(m['warm_source'])} vs {ms(m['httpx'])}", m["warm_source"] / m["httpx"],
+             "PYTHONDONTWRITEBYTECODE=1 on a source checkout: every start compiles the package"),
+    ]
+    rows.append(aiopenapi3_row(warm_env, m, aio_rounds))
+    return rows
+
+
+def aiopenapi3_row(env: dict[str, str], ours: dict[str, float], rounds: int) -> Row:
+    name = "aiopenapi3 loading the same schema vs our cold start"
+    if not aiopenapi3_available():
+        return info("startup", name, "not installed", None, "aiopenapi3 could not be installed here")
+    argv = [PYTHON, "-c", AIOPENAPI3, str(schema_dir())]
+    try:
+        time_command(argv, env)
+        times = [time_command(argv, env) for _ in range(rounds)]
+    except Exception as exc:  # recorded, not fatal: it is another project's loader
+        return info("startup", name, "failed", None, f"aiopenapi3 failed to load the schema ({type(exc).__name__})")
+    theirs = median(times)
+    return info("startup", name, f"{ms(theirs)} vs {ms(ours['cold'])}", theirs / ours["cold"],
+                f"import + OpenAPI.load_file, whole process; {theirs / ours['warm']:.1f}x our warm start; "
+                f"{rounds} runs")
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps([r.to_json() for r in run(int(sys.argv[1]) if len(sys.argv) > 1 else 21)]))
