@@ -65,7 +65,7 @@ async def one_round(base: str, side: str, calls: int) -> tuple[float, float]:
             return await client.projects.retrieve(42)
 
         close = client.aclose
-    await drive(call, max(calls // 4, CONCURRENCY), CONCURRENCY)  # warm-up: every connection open
+    await drive(call, 4 * CONCURRENCY, CONCURRENCY)  # warm-up: every connection open
     rate, cpu = await drive_timed(call, calls, CONCURRENCY)
     await close()
     return rate, cpu

@@ -62,10 +62,9 @@ def synthesize(text: str, copies: int) -> str:
             section = "paths" if line.startswith("paths:") else ("components" if line.startswith("components:") else None)
             blocks.append(("keep", [line]))
             continue
-        if section == "components" and _SECTION_KEY.match(line):
-            name = _SECTION_KEY.match(line)[1]
+        if section == "components" and (key := _SECTION_KEY.match(line)):
             blocks.append(("keep", [line]))
-            blocks.append((name if name in REF_SECTIONS else "keep", []))
+            blocks.append((key[1] if key[1] in REF_SECTIONS else "keep", []))
             continue
         if section == "paths" and blocks[-1][0] == "keep":
             blocks.append(("paths", []))
@@ -132,24 +131,26 @@ def _load(source: str, cache_dir: str) -> tuple[float, float, int]:
 def cold_once(source: str) -> dict[str, Any]:
     """One cold load in this (fresh) process: only ``synapse_dyn.spec`` imported, an empty cache dir."""
     warnings.simplefilter("ignore")  # drift notes about the copies are not what is measured
-    wall, cpu, operations = _load(source, tempfile.mkdtemp(prefix="bigschema-cold-"))
+    with tempfile.TemporaryDirectory(prefix="bigschema-cold-") as empty:
+        wall, cpu, operations = _load(source, empty)
     return {"wall": wall, "cpu": cpu, "operations": operations}
 
 
 def in_process(synthetic: str, rounds: int) -> dict[str, Any]:
     """Warm loads (filled cache) and repeated cold loads in one warmed-up process, interleaved."""
     warnings.simplefilter("ignore")
-    scratch = tempfile.mkdtemp(prefix="bigschema-")
     sources = {"v2": "v2", "synthetic": synthetic}
-    warm_dirs = {name: tempfile.mkdtemp(dir=scratch) for name in sources}
-    for name, source in sources.items():  # imports, first-use work and the warm caches, untimed
-        _load(source, warm_dirs[name])
     cold: dict[str, list[float]] = {name: [] for name in sources}
     warm: dict[str, list[float]] = {name: [] for name in sources}
-    for _ in range(rounds):
-        for name, source in sources.items():
-            cold[name].append(_load(source, tempfile.mkdtemp(dir=scratch))[0])
-            warm[name].append(_load(source, warm_dirs[name])[0])
+    with tempfile.TemporaryDirectory(prefix="bigschema-") as scratch:
+        warm_dirs = {name: tempfile.mkdtemp(dir=scratch) for name in sources}
+        for name, source in sources.items():  # imports, first-use work and the warm caches, untimed
+            _load(source, warm_dirs[name])
+        for _ in range(rounds):
+            for name, source in sources.items():
+                with tempfile.TemporaryDirectory(dir=scratch) as empty:
+                    cold[name].append(_load(source, empty)[0])
+                warm[name].append(_load(source, warm_dirs[name])[0])
     return {"cold": {k: median(v) for k, v in cold.items()}, "warm": {k: median(v) for k, v in warm.items()},
             "cold_ratios": [s / b for b, s in zip(cold["v2"], cold["synthetic"], strict=True)]}
 

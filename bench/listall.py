@@ -21,7 +21,6 @@ from common import TENANT, TOKEN, peak_rss_bytes, reset_peak_rss, rss_bytes
 import synapse_dyn
 
 PER_PAGE = 100
-TOTAL = 100_000
 WARM_UP = 20_000
 
 

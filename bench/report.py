@@ -14,10 +14,11 @@ RESULTS = BENCH_DIR / "RESULTS.md"
 METHOD = """\
 ## Method
 
-- Start-up: each command runs in a fresh process, all of them interleaved round by round (rotating
-  order); figures are medians of the wall times. Bytecode is cached, as after any install (the
-  measured processes get their own `PYTHONPYCACHEPREFIX` and a warm-up run). Warm = the registry
-  cache exists; cold = `SYNAPSE_DYN_CACHE_DIR` points at a new empty directory each run.
+- Start-up: each command runs in a fresh process (wall time), all of them interleaved round by
+  round in rotating order; a ratio is the median of the per-round ratios (its IQR is the spread),
+  the times shown are medians. Bytecode is cached, as after any install (the measured processes
+  get their own `PYTHONPYCACHEPREFIX` and a warm-up run). Warm = the registry cache exists; cold =
+  `SYNAPSE_DYN_CACHE_DIR` points at a new empty directory each run.
 - Per-call, scale and async run against `bench/server.py` (a threaded HTTP/1.1 server on
   127.0.0.1) in its own process; the client side runs in another. Per-call: batches of raw-httpx
   and client calls alternate, order flipping each batch; the figure is the median of the
@@ -29,11 +30,13 @@ METHOD = """\
   client fills (urllib keeps the last 128 parsed URLs). RSS peak via VmHWM, reset with
   `/proc/self/clear_refs`.
 - Async: raw `httpx.AsyncClient` and `AsyncClient` each get an `AsyncHTTPTransport` with the
-  same limits (50 connections); 50 workers share 2,000 `retrieve` calls; rounds alternate.
+  same limits (50 connections); 50 workers share 2,000 `retrieve` calls after an untimed warm-up;
+  each round runs in its own process, sides alternating (raw, client, client, raw, ...).
 - Schema scale: the 10x schema is generated at run time from the bundled YAML text (paths and
   components renamed per copy, `$ref`s and operationIds to match, checked for dangling refs).
   Cold = one `load_spec` timed in-process in a fresh process with an empty cache dir (it
-  includes the lazy YAML import a first start pays); warm = repeated loads with the cache filled.
+  includes the lazy YAML import a first start pays), bundled and 10x alternating, median of the
+  per-round ratios; warm = repeated in-process loads with the cache filled.
 - This machine is shared: other work runs alongside, so single figures move by several percent
   between runs; every ratio compares measurements taken side by side.
 """

@@ -81,20 +81,27 @@ def run(rounds: int = 21, aio_rounds: int = 5) -> list[Row]:
         shutil.rmtree(cold_root, ignore_errors=True)
     m = {k: median(v) for k, v in s.items()}
 
-    def iqr(name: str, base: str) -> str:
-        return spread([a / b for a, b in zip(s[name], s[base], strict=True)])
+    def per_round(name: str, base: str) -> tuple[float, str]:
+        """Median and IQR of per-round ratios (runs of one round are seconds apart: drift cancels)."""
+        ratios = [a / b for a, b in zip(s[name], s[base], strict=True)]
+        return median(ratios), f"per-round ratio IQR {spread(ratios)}"
 
+    def vs(name: str, base: str) -> str:
+        return f"{ms(m[name])} vs {ms(m[base])}"
+
+    warm, warm_iqr = per_round("warm", "httpx")
+    cold, cold_iqr = per_round("cold", "httpx")
+    cli, cli_iqr = per_round("cli_help", "httpx_click")
+    source, source_iqr = per_round("warm_source", "httpx")
     rows = [
-        at_most("startup", "warm: import + Client() vs import httpx", f"{ms(m['warm'])} vs {ms(m['httpx'])}",
-                m["warm"] / m["httpx"], 1.5, f"per-round ratio IQR {iqr('warm', 'httpx')}; {rounds} runs each"),
-        at_most("startup", "cold: import + Client() vs import httpx", f"{ms(m['cold'])} vs {ms(m['httpx'])}",
-                m["cold"] / m["httpx"], 4.0, f"per-round ratio IQR {iqr('cold', 'httpx')}; empty cache dir each run"),
-        at_most("startup", "CLI: projects list --help vs import httpx, click",
-                f"{ms(m['cli_help'])} vs {ms(m['httpx_click'])}", m["cli_help"] / m["httpx_click"], 2.0,
-                f"per-round ratio IQR {iqr('cli_help', 'httpx_click')}"),
-        info("startup", "warm, synapse_dyn bytecode not cached, vs import httpx",
-             f"{ms(m['warm_source'])} vs {ms(m['httpx'])}", m["warm_source"] / m["httpx"],
-             "PYTHONDONTWRITEBYTECODE=1 on a source checkout: every start compiles the package"),
+        at_most("startup", "warm: import + Client() vs import httpx", vs("warm", "httpx"), warm, 1.5,
+                f"{warm_iqr}; {rounds} runs each"),
+        at_most("startup", "cold: import + Client() vs import httpx", vs("cold", "httpx"), cold, 4.0,
+                f"{cold_iqr}; empty cache dir each run"),
+        at_most("startup", "CLI: projects list --help vs import httpx, click", vs("cli_help", "httpx_click"), cli,
+                2.0, cli_iqr),
+        info("startup", "warm, synapse_dyn bytecode not cached, vs import httpx", vs("warm_source", "httpx"), source,
+             f"{source_iqr}; PYTHONDONTWRITEBYTECODE=1 on a source checkout: every start compiles the package"),
     ]
     rows.append(aiopenapi3_row(warm_env, m, aio_rounds))
     return rows

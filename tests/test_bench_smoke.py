@@ -49,6 +49,14 @@ def test_synthetic_schema_is_ten_consistent_copies(tmp_path: Path) -> None:
     assert registry.operation("projects_1.retrieve").path == "/v2/projects-1/{id}/"
 
 
+def test_every_bench_module_imports() -> None:
+    import importlib
+
+    for module in ("asyncload", "main", "memory", "report", "server", "startup"):
+        importlib.import_module(module)
+    assert (BENCH / "run").stat().st_mode & 0o111
+
+
 def test_report_rows_and_verdicts() -> None:
     row = common.at_most("g", "figure", "1 vs 2", 1.2, 1.5)
     assert (row.verdict, row.measure_text, row.target) == ("PASS", "1.200x", "<= 1.5x")
