@@ -41,8 +41,7 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 @pytest.fixture(autouse=True)
-def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
+def _no_v1_tokens_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SYNAPSE_ACCESS_TOKEN", "SYNAPSE_API_TOKEN", "SYNAPSE_AGENT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 

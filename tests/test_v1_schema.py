@@ -196,11 +196,6 @@ ENTRIES = TABLE["methods"]
 # ------------------------------------------------------------------ helpers
 
 
-@pytest.fixture(autouse=True)
-def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
-
-
 
 def normalize(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)

@@ -164,11 +164,6 @@ def random_file(path: Path, size: int) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture(scope="module")
 def server() -> Any:
     srv = StreamingServer(host="127.0.0.1", port=0, threaded=True)

@@ -31,11 +31,6 @@ def page(results: list[Any], next_url: str | None = None) -> dict[str, Any]:
     return {"count": len(results), "next": next_url, "previous": None, "results": results}
 
 
-@pytest.fixture(autouse=True)
-def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture(scope="module")
 def threaded_server() -> Any:
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
@@ -183,7 +178,8 @@ async def test_url_conversion_inside_a_running_event_loop(server, client):
     assert again["results"][0]["files"]["video"] == result["results"][0]["files"]["video"]
 
 
-def test_the_default_download_dir_is_under_the_cache_dir(tmp_path):
+def test_the_default_download_dir_is_under_the_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path / "cache"))
     assert v1.BackendClient("https://synapse.test").download_dir == str(tmp_path / "cache" / "media")
 
 
