@@ -42,9 +42,9 @@ def one_page(client: synapse_dyn.Client) -> None:
     client.projects.list(per_page=PER_PAGE)
 
 
-def with_tracemalloc(client: synapse_dyn.Client) -> dict[str, Any]:
+def with_tracemalloc(client: synapse_dyn.Client, warm_up: int = WARM_UP) -> dict[str, Any]:
     tracemalloc.start()  # before the warm-up, so cache entries it evicts later are traced too
-    stream_all(client, WARM_UP)
+    stream_all(client, warm_up)
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
     held = client.projects.list(per_page=PER_PAGE)
@@ -69,8 +69,8 @@ def with_tracemalloc(client: synapse_dyn.Client) -> dict[str, Any]:
             "left_after": left, "seconds": elapsed}
 
 
-def with_rss(client: synapse_dyn.Client) -> dict[str, Any]:
-    stream_all(client, WARM_UP)
+def with_rss(client: synapse_dyn.Client, warm_up: int = WARM_UP) -> dict[str, Any]:
+    stream_all(client, warm_up)
     gc.collect()
     if not reset_peak_rss():
         return {"error": "the kernel does not allow resetting peak RSS"}
@@ -85,10 +85,10 @@ def with_rss(client: synapse_dyn.Client) -> dict[str, Any]:
             "seconds": elapsed}
 
 
-def main(base: str, mode: str) -> dict[str, Any]:
+def main(base: str, mode: str, warm_up: int = WARM_UP) -> dict[str, Any]:
     client = make_client(base)
-    return with_tracemalloc(client) if mode == "tracemalloc" else with_rss(client)
+    return with_tracemalloc(client, warm_up) if mode == "tracemalloc" else with_rss(client, warm_up)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], sys.argv[2])))
+    print(json.dumps(main(sys.argv[1], sys.argv[2], *(int(a) for a in sys.argv[3:]))))

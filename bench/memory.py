@@ -32,7 +32,7 @@ def rss_client() -> dict[str, Any]:
 
 
 def docs_calls() -> dict[str, Any]:
-    """Profile-hook counts of Python calls whose code lives in synapse_dyn/docs.py."""
+    """Profile-hook counts of calls of functions defined in synapse_dyn/docs.py (importing it defines, never builds)."""
     import inspect
     import os
 
@@ -40,7 +40,9 @@ def docs_calls() -> dict[str, Any]:
 
     def hook(frame: Any, event: str, _arg: Any) -> None:
         nonlocal calls
-        if event == "call" and frame.f_code.co_filename.endswith(os.path.join("synapse_dyn", "docs.py")):
+        code = frame.f_code
+        if (event == "call" and code.co_flags & inspect.CO_NEWLOCALS  # a function: not the module or a class body
+                and code.co_filename.endswith(os.path.join("synapse_dyn", "docs.py"))):
             calls += 1
 
     sys.setprofile(hook)

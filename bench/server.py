@@ -7,6 +7,7 @@ test does not share its GIL. Both the raw-httpx baseline and the client hit the 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +20,8 @@ def project(pid: int) -> dict:
 
 def project_detail(pid: int) -> dict:
     return {"id": pid, "tenant_id": 1, "data_collection_id": 3, "title": f"project {pid}", "description": "bench",
-            "category": "image", "category_display": "Image", "configuration": {"labels": ["a", "b"]},
+            "category": "image", "category_display": "Image",
+            "configuration": {"labels": ["a", "b"], "tools": [{"name": "box", "options": {"color": "red"}}]},
             "settings": {}, "caution": "sensitive_content", "access_level": "private",
             "count_max_assignments_per_task": 0, "can_discard": True, "is_archived": False,
             "created": "2026-01-15T09:00:00Z", "task_count": 3}
@@ -31,9 +33,14 @@ def page(items: list, next_cursor: str | None, per_page: int) -> bytes:
     return json.dumps({"data": items, "meta": meta}).encode()
 
 
-LIST_50 = page([project(i) for i in range(1, 51)], "50", 50)
+def cursor_page(start: int, per_page: int) -> bytes:
+    end = min(start + per_page, TOTAL)
+    return page([project(i) for i in range(start + 1, end + 1)], str(end) if end < TOTAL else None, per_page)
+
+
+FIRST_PAGES: dict[int, bytes] = {}
 DETAIL = json.dumps({"data": project_detail(42), "meta": {"request_id": "req_bench"}}).encode()
-TOTAL = 100_000
+TOTAL = int(os.environ.get("BENCH_TOTAL", "100000"))  # items in the endless list
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -47,14 +54,11 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if parts.path == "/v2/projects/":
-            if "cursor" in query or query.get("per_page", ["50"])[0] != "50":
-                per_page = int(query.get("per_page", ["50"])[0])
-                start = int(query.get("cursor", ["0"])[0])
-                end = min(start + per_page, TOTAL)
-                nxt = str(end) if end < TOTAL else None
-                body = page([project(i) for i in range(start + 1, end + 1)], nxt, per_page)
-            else:
-                body = LIST_50
+            per_page = int(query.get("per_page", ["50"])[0])
+            if "cursor" in query:
+                body = cursor_page(int(query["cursor"][0]), per_page)
+            else:  # first pages are the same every time: made once (a big one is the client's work to measure)
+                body = FIRST_PAGES.get(per_page) or FIRST_PAGES.setdefault(per_page, cursor_page(0, per_page))
         elif parts.path.startswith("/v2/projects/"):
             body = DETAIL
         else:

@@ -109,6 +109,8 @@ def run(rounds: int = 21, aio_rounds: int = 5) -> list[Row]:
 
 def aiopenapi3_row(env: dict[str, str], ours: dict[str, float], rounds: int) -> Row:
     name = "aiopenapi3 loading the same schema vs our cold start"
+    if rounds == 0:
+        return info("startup", name, "not measured", None, "skipped in --quick")
     if not aiopenapi3_available():
         return info("startup", name, "not installed", None, "aiopenapi3 could not be installed here")
     argv = [PYTHON, "-c", AIOPENAPI3, str(schema_dir())]

@@ -2,41 +2,99 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+_ERRORS = (
+    "SynapseError", "ClientError", "AuthenticationError", "AuthorizationError", "NotFoundError",
+    "ValidationError", "ConflictError", "RateLimitError", "ServerError", "TransportError", "TimeoutError",
+    "ProtocolError", "ConfigurationError", "SpecError", "UnknownNameError", "UnknownArgumentError",
+    "ResponseValidationWarning",
+)
+
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Client": ("client", "Client"),
+    "AsyncClient": ("client", "AsyncClient"),
+    **{name: ("family", name) for name in ("AgentClient", "AsyncAgentClient", "RayClient", "AsyncRayClient")},
+    "load_spec": ("spec", "load_spec"),
+    "mask_token": ("auth", "mask_token"),
+    "Page": ("records", "Page"),
+    "Record": ("records", "Record"),
+    "Exchange": ("records", "Exchange"),
+    "capture_request_ids": ("observability", "capture_request_ids"),
+    "errors": ("errors", None),
+    "sandbox": ("sandbox", None),
+    **{name: ("errors", name) for name in _ERRORS},
+}
 
 __all__ = [
+    "AgentClient",
+    "AsyncAgentClient",
     "AsyncClient",
+    "AsyncRayClient",
+    "AuthenticationError",
+    "AuthorizationError",
     "Client",
+    "ClientError",
+    "ConfigurationError",
+    "ConflictError",
+    "Exchange",
+    "NotFoundError",
     "Page",
+    "ProtocolError",
+    "RateLimitError",
+    "RayClient",
     "Record",
+    "ResponseValidationWarning",
+    "ServerError",
+    "SpecError",
+    "SynapseError",
+    "TimeoutError",
+    "TransportError",
+    "UnknownArgumentError",
+    "UnknownNameError",
+    "ValidationError",
     "__version__",
     "capture_request_ids",
     "load_spec",
     "mask_token",
 ]
 
-_LAZY = {
-    "Client": ("client", "Client"),
-    "AsyncClient": ("client", "AsyncClient"),
-    "load_spec": ("spec", "load_spec"),
-    "mask_token": ("auth", "mask_token"),
-    "Page": ("records", "Page"),
-    "Record": ("records", "Record"),
-    "capture_request_ids": ("observability", "capture_request_ids"),
-    "errors": ("errors", None),
-}
 
-if TYPE_CHECKING:  # pragma: no cover
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from . import errors, sandbox  # noqa: F401 - lazily imported submodules
     from .auth import mask_token
-    from .client import AsyncClient, Client
+    from .errors import (
+        AuthenticationError,
+        AuthorizationError,
+        ClientError,
+        ConfigurationError,
+        ConflictError,
+        NotFoundError,
+        ProtocolError,
+        RateLimitError,
+        ResponseValidationWarning,
+        ServerError,
+        SpecError,
+        SynapseError,
+        TimeoutError,
+        TransportError,
+        UnknownArgumentError,
+        UnknownNameError,
+        ValidationError,
+    )
+    from .family import AgentClient, AsyncAgentClient, AsyncRayClient, RayClient
     from .observability import capture_request_ids
-    from .records import Page, Record
+    from .records import Exchange
     from .spec import load_spec
+    from .typed.api import AsyncClient, Client  # the typed surface: stubs built from the bundled schema
+    from .typed.base import Page, Record
+
+del typing
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Import submodules on first use, so ``import synapse_dyn`` stays cheap."""
     if name in _LAZY:
         import importlib
@@ -50,4 +108,12 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    """The public names only (no ``typing`` helpers), plus the subpackages worth exploring."""
+    return sorted({*__all__, "errors", "sandbox", "__version__"})
+
+
+def load_ipython_extension(shell: object) -> None:
+    """``%load_ext synapse_dyn``: IPython's non-jedi completer completes clients, resources and records."""
+    from .docs import allow_ipython_completion
+
+    allow_ipython_completion(shell)

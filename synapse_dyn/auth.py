@@ -1,64 +1,57 @@
 """Credentials -> request headers, environment fallbacks, and log-safe masking.
 
-Which header carries which credential, and in what format, is data: the schema's root
-``x-synapse-auth`` extension, or the v2 defaults below when a schema has none.
+Which header carries which credential, and in what format, is data: the registry's
+``conventions.auth`` (see conventions.py), the v2 defaults when a schema declares none.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from .conventions import AuthScheme, default_auth
 from .errors import ConfigurationError
-
-V2_AUTH_SCHEME: dict[str, dict[str, Any]] = {
-    "access_token": {"header": "SYNAPSE-ACCESS-TOKEN", "format": "{}", "env": ["SYNAPSE_BACKEND_V2_ACCESS_TOKEN"]},
-    "drf_token": {"header": "Authorization", "format": "Token {}", "env": ["SYNAPSE_BACKEND_V2_DRF_TOKEN"]},
-    "tenant": {
-        "header": "SYNAPSE-Tenant",
-        "format": "{}",
-        "legacy_format": "Token {}",
-        "env": ["SYNAPSE_BACKEND_V2_TENANT"],
-    },
-}
+from .masking import (
+    SECRET_HEADER,
+    SECRET_NAME,
+    mask_headers,
+    mask_secret_fields,
+    mask_token,
+    register_secret,
+    scrub,
+)
+from .util.urls import user_agent
 
 SECRET_CREDENTIALS = ("access_token", "drf_token", "agent_token")
-_UNSAFE_HEADER_CHARS = re.compile(r"[\r\n\x00]")
-SECRET_HEADER = re.compile(r"token|authorization|secret|password|api[_-]?key|cookie|^synapse-agent$", re.IGNORECASE)
-SECRET_NAME = re.compile(r"token|password|secret|authorization|api[_-]?key|credential", re.IGNORECASE)
+_NOT_VISIBLE = re.compile(r"[^\x20-\x7e]")  # a header value carries visible ASCII and spaces only
 
-
-def mask_token(token: str | None) -> str:
-    """A log-safe form of a secret: ``syn_12345678901234`` -> ``syn_***1234``; None -> ``<unset>``."""
-    if token is None:
-        return "<unset>"
-    token = str(token)
-    prefix = ""
-    match = re.match(r"^([A-Za-z]{1,8}_)", token)
-    if match:
-        prefix = match.group(1)
-    rest = token[len(prefix) :]
-    if len(rest) < 8:
-        return prefix + "***"
-    return f"{prefix}***{rest[-4:]}"
+__all__ = ["SECRET_HEADER", "SECRET_NAME", "Credentials", "check_header_value", "mask_headers",  # noqa: RUF022
+           "mask_secret_fields", "mask_token", "scrub"]  # the masking names stay importable from here
 
 
 def check_header_value(name: str, value: str) -> str:
-    """Refuse CR, LF, NUL (header injection) and non-ASCII characters in a header value, before sending."""
-    if _UNSAFE_HEADER_CHARS.search(value):
-        raise ConfigurationError(f"{name} contains a line break or NUL character; refusing to send it")
-    if not value.isascii():
-        raise ConfigurationError(f"{name} contains non-ASCII characters, which an HTTP header cannot carry")
-    return value
+    """Refuse, before sending, any character a header cannot carry safely; never echo the value."""
+    bad = _NOT_VISIBLE.search(value)
+    if bad is None:
+        return value
+    char = bad.group()
+    if char in "\r\n\x00":
+        kind = "a line break or NUL character"
+    elif not char.isascii():
+        kind = "a non-ASCII character, which an HTTP header cannot carry"
+    else:
+        kind = "an invisible control character"
+    raise ConfigurationError(f"{name} contains {kind} (U+{ord(char):04X} at position {bad.start()}); "
+                             "only visible ASCII and spaces are allowed; refusing to send it")
 
 
 @dataclass
 class Credentials:
     """The credentials one client sends; never shows a secret in its repr."""
 
-    scheme: dict[str, dict[str, Any]] = field(default_factory=lambda: V2_AUTH_SCHEME)
+    scheme: Mapping[str, AuthScheme] = field(default_factory=default_auth)
     values: dict[str, str | None] = field(default_factory=dict)
     tenant_token_prefix: bool = False
     _base_headers: dict[str, str] | None = field(default=None, repr=False)
@@ -66,13 +59,13 @@ class Credentials:
     @classmethod
     def from_arguments(
         cls,
-        scheme: dict[str, dict[str, Any]] | None,
+        scheme: Mapping[str, AuthScheme] | None,
         *,
         tenant_token_prefix: bool = False,
         **given: str | None,
     ) -> Credentials:
         """Take explicit values, falling back to each credential's environment variables."""
-        scheme = scheme or V2_AUTH_SCHEME
+        scheme = default_auth() if scheme is None else scheme  # an empty scheme: no credentials at all
         unknown = sorted(k for k, v in given.items() if v is not None and k not in scheme)
         if unknown:
             raise ConfigurationError(
@@ -82,7 +75,7 @@ class Credentials:
         for name, spec in scheme.items():
             value = given.get(name)
             if value is None:
-                value = next((os.environ[e] for e in spec.get("env", []) if os.environ.get(e)), None)
+                value = next((os.environ[e] for e in spec.env if os.environ.get(e)), None)
             creds.set(name, value)
         return creds
 
@@ -91,6 +84,8 @@ class Credentials:
         if name not in self.scheme:
             raise ConfigurationError(f"unknown credential {name!r}; valid: {', '.join(sorted(self.scheme))}")
         if value is not None:
+            if self.is_secret(name):
+                register_secret(str(value))  # masked by value from now on, wherever it shows up
             check_header_value(name, str(value))
         self.values[name] = None if value is None else str(value)
         self._base_headers = None
@@ -98,8 +93,6 @@ class Credentials:
     def base_headers(self) -> dict[str, str]:
         """Accept, User-Agent and the auth headers: every request starts from a copy of these (cached)."""
         if self._base_headers is None:
-            from .core import user_agent
-
             self._base_headers = {"Accept": "application/json", "User-Agent": user_agent(), **self.headers()}
         return self._base_headers
 
@@ -113,53 +106,22 @@ class Credentials:
             value = self.values.get(name)
             if value is None:
                 continue
-            fmt = spec.get("format", "{}")
-            if name == "tenant" and self.tenant_token_prefix:
-                fmt = spec.get("legacy_format", "Token {}")
-            out[spec["header"]] = fmt.format(value)
+            fmt = spec.format
+            if self.tenant_token_prefix and name == "tenant":
+                fmt = spec.legacy_format or "Token {}"
+            out[spec.header] = fmt.format(value)
         return out
 
     def secret_header_values(self) -> list[str]:
         """Every secret as it appears on the wire, for scrubbing text."""
-        found: list[str] = []
-        for name in SECRET_CREDENTIALS:
-            value = self.values.get(name)
-            if value:
-                found.append(value)
-        return found
+        return [v for name, v in self.values.items() if v and self.is_secret(name)]
+
+    def is_secret(self, name: str) -> bool:
+        spec = self.scheme.get(name)
+        return spec.secret if spec is not None else name in SECRET_CREDENTIALS
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{name}={mask_token(v) if name in SECRET_CREDENTIALS else repr(v)}" for name, v in self.values.items()
+            f"{name}={mask_token(v) if self.is_secret(name) else repr(v)}" for name, v in self.values.items()
         )
         return f"Credentials({shown})"
-
-
-def mask_headers(headers: dict[str, str] | Any) -> dict[str, str]:
-    """A copy of headers with every credential-carrying value masked."""
-    out: dict[str, str] = {}
-    for key, value in dict(headers).items():
-        if SECRET_HEADER.search(key):
-            scheme, _, token = str(value).rpartition(" ")
-            out[key] = f"{scheme} {mask_token(token)}".strip()
-        else:
-            out[key] = value
-    return out
-
-
-def mask_secret_fields(value: Any) -> Any:
-    """A copy of a JSON body with the values of secret-named fields (password, token, ...) masked."""
-    if isinstance(value, dict):
-        return {k: (mask_token(v) if isinstance(v, str) and SECRET_NAME.search(str(k)) else mask_secret_fields(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secret_fields(v) for v in value]
-    return value
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace each secret found in text by its masked form."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, mask_token(secret))
-    return text

@@ -102,6 +102,13 @@ def _undocumented(registry: Registry, schema: Any, location: list[str], payload:
                 _undocumented(registry, sub, sub_location, value, path + [key], found, depth + 1)
 
 
+def undocumented_fields(registry: Registry, schema: Any, payload: Any) -> list[str]:
+    """Instance paths of the fields in payload that schema does not describe (first list item only)."""
+    found: list[dict[str, Any]] = []
+    _undocumented(registry, schema, [], payload, [], found)
+    return [entry["field"] for entry in found]
+
+
 class DriftLog:
     """Appends one JSON line per response mismatch (thread-safe, append-only)."""
 
@@ -210,6 +217,8 @@ def propose_overrides(log_path: str | os.PathLike[str], base: dict[str, Any] | N
     seen: set[str] = set()
     required: dict[str, dict[str, Any]] = {}
     for entry in read_log(log_path):
+        if entry.get("direction", "response") != "response":
+            continue  # a request the schema refuses is the caller's to fix (the proxy logs both directions)
         if entry["kind"] == "undocumented":
             key = f"undocumented:{entry.get('schema_pointer')}:{entry['field'].split('/')[-1]}"
         else:

@@ -51,7 +51,7 @@ class ClientError(SynapseError):
         self.message = message
         self.status_code = status_code
         self.code = code
-        self.details = details or []
+        self.details = normalize_details(details)
         self.request_id = request_id
         self.response = response
 
@@ -74,15 +74,35 @@ class ClientError(SynapseError):
         if self.code:
             parts.append(self.code + ":")
         text = " ".join(parts) + " " + self.message
-        if self.details:
+        unnamed = [d for d in self.details if not (d["field"] and f"{d['field']} (" in self.message)]
+        if unnamed:
             fields = ", ".join(
-                f"{d.get('field')}: {d.get('message')}" if d.get("field") else str(d.get("message"))
-                for d in self.details[:5]
+                f"{d['field']}: {d['message']}" if d["field"] else str(d["message"]) for d in unnamed[:5]
             )
             text += f" [{fields}]"
         if self.request_id:
             text += f" (request_id={self.request_id})"
         return text
+
+    def __repr__(self) -> str:
+        shown = [f"status_code={self.status_code!r}", f"code={self.code!r}", f"message={self.message!r}"]
+        if self.details:
+            shown.append(f"fields={[d['field'] for d in self.details]!r}")
+        if self.request_id:
+            shown.append(f"request_id={self.request_id!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def normalize_details(details: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """One shape for every per-field problem, client- or server-side: ``field`` (None when the problem
+    concerns the whole input) and ``message``, plus ``kind`` / ``code`` when known."""
+    out = []
+    for item in details or []:
+        entry: dict[str, Any] = dict(item) if isinstance(item, dict) else {"message": str(item)}
+        entry.setdefault("field", None)
+        entry["message"] = str(entry.get("message") or "")
+        out.append(entry)
+    return out
 
 
 class AuthenticationError(ClientError):
@@ -100,13 +120,25 @@ class NotFoundError(ClientError):
 class ValidationError(ClientError):
     """400/422 from the backend, or a request/response that does not match the schema.
 
-    ``detail`` names the schema and the failing field paths, never the offending values;
-    the original validator error stays on ``__cause__``.
+    ``details`` lists the failing fields (``field``, ``message``, ``kind``), never the offending
+    values, in the same shape for client-side and server-side failures; ``schema`` names what
+    was checked. ``detail`` is the older ``{"schema", "errors"}`` view of the same list. The
+    original validator error stays on ``__cause__``.
     """
 
     def __init__(self, message: str, *, detail: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if detail and not kwargs.get("details"):
+            kwargs["details"] = detail.get("errors")
+        status = kwargs.get("status_code")
+        if status is not None and status < 400 and SCHEMA_DRIFT_HINT not in message:
+            message = f"{message}; {SCHEMA_DRIFT_HINT}"  # a success answer that fails its schema: drift
         super().__init__(message, **kwargs)
-        self.detail = detail or {}
+        self.schema: str | None = (detail or {}).get("schema")
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """``{"schema": ..., "errors": details}`` (the older spelling; ``errors`` is ``details`` itself)."""
+        return {"schema": self.schema, "errors": self.details} if (self.schema or self.details) else {}
 
 
 class ConflictError(ClientError):
@@ -125,6 +157,10 @@ class ServerError(ClientError):
     """5xx."""
 
 
+class ClientClosedError(SynapseError, RuntimeError):
+    """The client was closed (``close()``, or its ``with`` block ended) or its event loop is gone."""
+
+
 class TransportError(SynapseError):
     """The request did not complete: connection refused or reset, timeout, unreadable response."""
 
@@ -132,6 +168,9 @@ class TransportError(SynapseError):
         super().__init__(message)
         self.message = message
         self.sent = sent
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, sent={self.sent!r})"
 
 
 class TimeoutError(TransportError):  # noqa: A001 - deliberate: synapse_dyn.errors.TimeoutError
@@ -158,6 +197,10 @@ class ResponseValidationWarning(UserWarning):
     """A response did not match its schema (validate_responses='warn')."""
 
 
+class RequestValidationWarning(UserWarning):
+    """A request did not match its schema and was sent anyway (validate_requests='warn')."""
+
+
 STATUS_ERRORS: dict[int, type[ClientError]] = {
     400: ValidationError,
     401: AuthenticationError,
@@ -174,3 +217,10 @@ def error_class_for(status: int) -> type[ClientError]:
     if status in STATUS_ERRORS:
         return STATUS_ERRORS[status]
     return ServerError if status >= 500 else ClientError
+
+
+SCHEMA_DRIFT_HINT = (
+    "the backend sent something the loaded schema does not describe (a newer backend?): "
+    "install its schema with `synapse-dyn schema sync`, or pass validate_responses=\"warn\" to keep going"
+)
+

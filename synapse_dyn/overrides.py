@@ -10,14 +10,20 @@ An overrides file is YAML::
         op: add | replace | remove | merge
         value: data
         when: {lacks: data}        # self-diagnosis: holds while the bug is present
+        applies_to:                # optional: the schema family the bug lives in (else: not applicable)
+          - {target: /components/schemas/*/properties/*/x-spec-enum-id, when: {present: true}}
     names:
       resources: {users: auth}
       verbs: {projects.join_requests: request_join}
       keywords: {data_collections.groups: {dc_id: dc_pk}}   # alias -> real parameter
+    conventions:                   # deep-merged over the schema's x-synapse-conventions (see conventions.py)
+      pagination: {style: offset, size_param: limit, offset_param: offset}
 
 A patch whose ``when`` no longer holds is skipped with DriftResolvedWarning; one whose
 target is absent is skipped with OverrideTargetMissingWarning. Both are also returned
-by :func:`apply_patches` so ``schema check-overrides`` can report them.
+by :func:`apply_patches` so ``schema check-overrides`` can report them. A patch whose
+``applies_to`` holds for no target (a schema of another family, which never had the bug)
+is neither: it is recorded as not applicable and is not a finding.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import conventions
 from .errors import DriftResolvedWarning, OverrideTargetMissingWarning, SpecError
+from .naming import OperationName
+from .util import jsonpointer
 
 PATCH_OPS = ("add", "replace", "remove", "merge")
 CONDITIONS = ("absent", "present", "lacks", "lacks_item", "equals", "not_equals", "required_without_property")
@@ -41,18 +50,15 @@ class OverrideReport:
     applied: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    not_applicable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.resolved and not self.missing
 
 
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+_unescape = jsonpointer.unescape
+_escape = jsonpointer.escape
 
 
 def split_pointer(pointer: str) -> list[str]:
@@ -211,12 +217,12 @@ def _deep_merge(into: dict, value: dict) -> None:
 def validate_overrides(data: Any, source: str) -> dict[str, Any]:
     """Check the structure of an overrides file; raise SpecError naming the bad entry."""
     if data is None:
-        return {"patches": [], "names": {}}
+        return {"patches": [], "names": {}, "conventions": {}}
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: an overrides file must be a mapping with 'patches' and/or 'names'")
-    unknown = set(data) - {"version", "patches", "names", "description"}
+        raise SpecError(f"{source}: an overrides file must be a mapping with 'patches', 'names' and/or 'conventions'")
+    unknown = set(data) - {"version", "patches", "names", "conventions", "description"}
     if unknown:
-        raise SpecError(f"{source}: unknown top-level keys {sorted(unknown)}; valid: patches, names, version")
+        raise SpecError(f"{source}: unknown top-level keys {sorted(unknown)}; valid: patches, names, conventions, version")
     for i, patch in enumerate(data.get("patches") or []):
         label = f"{source}: patch #{i + 1} ({patch.get('id', 'no id') if isinstance(patch, dict) else patch!r})"
         if not isinstance(patch, dict) or "target" not in patch or "op" not in patch:
@@ -226,17 +232,38 @@ def validate_overrides(data: Any, source: str) -> dict[str, Any]:
         if patch["op"] != "remove" and "value" not in patch:
             raise SpecError(f"{label}: op {patch['op']!r} needs a 'value'")
         split_pointer(patch["target"])
+        _check_applies_to(patch.get("applies_to"), label)
     names = data.get("names") or {}
     unknown = set(names) - {"resources", "verbs", "keywords"}
     if unknown:
         raise SpecError(f"{source}: unknown keys under names: {sorted(unknown)}; valid: resources, verbs, keywords")
-    return {"patches": data.get("patches") or [], "names": names}
+    settings = conventions.check_section(data["conventions"], source) if data.get("conventions") else {}
+    return {"patches": data.get("patches") or [], "names": names, "conventions": settings}
+
+
+def _check_applies_to(scope: Any, label: str) -> None:
+    for item in [scope] if isinstance(scope, dict) else (scope or []):
+        if not isinstance(item, dict) or "target" not in item or not isinstance(item.get("when"), dict):
+            raise SpecError(f"{label}: each applies_to entry needs 'target' (a JSON Pointer) and a 'when' mapping")
+        split_pointer(item["target"])
+
+
+def applies(document: Any, scope: Any) -> bool:
+    """Whether a patch's ``applies_to`` holds: every entry's ``when`` holds at one of its targets at least."""
+    for item in [scope] if isinstance(scope, dict) else (scope or []):
+        tokens = split_pointer(item["target"])
+        if not any(_condition_holds(item["when"], document, t) for t, _ in expand(document, tokens, item.get("where"))):
+            return False
+    return True
 
 
 def apply_patches(document: dict[str, Any], overrides: dict[str, Any], report: OverrideReport) -> None:
     """Apply every patch in place, recording in report the ones applied and skipped."""
     for patch in overrides.get("patches", []):
         pid = patch.get("id") or patch["target"]
+        if not applies(document, patch.get("applies_to")):
+            report.not_applicable.append(pid)
+            continue
         tokens = split_pointer(patch["target"])
         op = patch["op"]
         matches = expand(document, tokens, patch.get("where"))
@@ -255,6 +282,14 @@ def apply_patches(document: dict[str, Any], overrides: dict[str, Any], report: O
             report.resolved.append(f"{pid}: the drift it fixes is gone from this schema" + (f" ({why})" if why else ""))
             continue
         report.applied.append(pid)
+    apply_conventions(document, overrides.get("conventions") or {})
+
+
+def apply_conventions(document: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Deep-merge an overrides file's ``conventions:`` into the document's root extension."""
+    if settings:
+        declared = document.get(conventions.EXTENSION) or {}
+        document[conventions.EXTENSION] = conventions.deep_merge(declared, settings)
 
 
 _warned: set[str] = set()
@@ -271,4 +306,52 @@ def emit_warnings(report: OverrideReport) -> None:
 
 
 def pointer(tokens: list[str]) -> str:
-    return "/" + "/".join(_escape(t) for t in tokens)
+    return jsonpointer.to_pointer(tokens)
+
+
+# -- names: resource, verb and keyword renames ---------------------------------------------
+
+
+def rename(name: OperationName, names: dict[str, Any]) -> OperationName:
+    """An operation's name after the overrides file's ``names.resources`` / ``names.verbs``."""
+    resources = list(name.resources)
+    verb = (names.get("verbs") or {}).get(".".join(name.resources + (name.verb,)), name.verb)
+    resource_map = names.get("resources") or {}
+    for i in range(len(resources), 0, -1):
+        key = ".".join(name.resources[:i])
+        if key in resource_map:
+            resources[i - 1] = resource_map[key]
+    return OperationName(tuple(resources), verb, name.depth_params, name.kind)
+
+
+def check_names(names: dict[str, Any], derived: list[OperationName], report: OverrideReport) -> None:
+    """Record in report every rename or alias whose resource or operation the schema lacks."""
+    known_resources = {".".join(n.resources[:i]) for n in derived for i in range(1, len(n.resources) + 1)}
+    known_verbs = {".".join(n.resources + (n.verb,)) for n in derived}
+    for key in names.get("resources") or {}:
+        if key not in known_resources:
+            report.missing.append(f"resource rename {key!r}: no such resource")
+    for key in names.get("verbs") or {}:
+        if key not in known_verbs:
+            report.missing.append(f"verb rename {key!r}: no such operation")
+    for key in names.get("keywords") or {}:
+        if key not in known_resources and key not in known_verbs:
+            report.missing.append(f"keyword aliases for {key!r}: no such resource or operation")
+
+
+def keyword_aliases(names: dict[str, Any], original: tuple[str, ...], real: set[str],
+                    ) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
+    """(alias -> parameter for one operation, [(resource depth, aliases) for its accessors]).
+
+    ``original`` is the operation's name before renames; ``real`` its parameter names.
+    """
+    own: dict[str, str] = {}
+    accessors: list[tuple[int, dict[str, str]]] = []
+    for key, aliases in (names.get("keywords") or {}).items():
+        parts = tuple(key.split("."))
+        if original[: len(parts)] != parts:
+            continue
+        own.update({alias: target for alias, target in aliases.items() if target in real})
+        if len(parts) < len(original):
+            accessors.append((len(parts), dict(aliases)))
+    return own, accessors

@@ -6,15 +6,17 @@ text are worked out on first access and cached on the view.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .auth import V2_AUTH_SCHEME
+from . import conventions as conv
+from . import overrides
 from .errors import SpecError
 from .naming import HTTP_METHODS, OperationName, name_operations, path_segments
 from .overrides import OverrideReport
+from .util import jsonpointer
 
 JSON_TYPES = ("application/json",)
 _MISSING = object()
@@ -65,7 +67,7 @@ class Operation:
     def verb(self) -> str:
         return self.name.verb
 
-    @property
+    @cached_property
     def qualified_name(self) -> str:
         return ".".join(self.name.resources + (self.name.verb,))
 
@@ -124,6 +126,21 @@ class Operation:
         return specs
 
     @cached_property
+    def param_types(self) -> dict[str, str | None]:
+        """JSON type of every path, query and header parameter (``integer``, ``string``, ...; None when untyped)."""
+        specs = [*self.path_param_specs.values(), *self.query_params.values(), *self.header_params.values()]
+        return {p["name"]: self.registry.resolve(p.get("schema") or {}).get("type") for p in specs}
+
+    @cached_property
+    def body_is_open(self) -> bool:
+        """Whether the body schema accepts fields it does not list (``additionalProperties`` set explicitly)."""
+        if not self.body:
+            return True
+        schema = self.registry.resolve(self.body.schema) or {}
+        extra = schema.get("additionalProperties")
+        return not self.body_fields or extra is True or isinstance(extra, dict)
+
+    @cached_property
     def body(self) -> BodySpec | None:
         raw = self.raw.get("requestBody")
         if not raw:
@@ -172,34 +189,59 @@ class Operation:
         return self.response_schema(self.success_status)[1]
 
     @cached_property
-    def is_paginated(self) -> bool:
-        """A list whose response is a page object with a ``results`` array."""
-        if self.method != "get" or not self.success_schema:
-            return False
+    def list_item_schema(self) -> dict[str, Any] | None:
+        """The item schema of a list answer (the ``results`` array's ``items``), or None when not a list."""
+        if self.method != "get" or not self.success_schema or self.pagination.style == "none":
+            return None
         props = self.registry.object_properties(self.registry.resolve(self.success_schema))
-        results = props.get("results")
-        return bool(results) and self.registry.resolve(results).get("type") == "array"
+        results = props.get(self.pagination.results)
+        if not results:
+            return None
+        results = self.registry.resolve(results)
+        return (results.get("items") or {}) if results.get("type") == "array" else None
+
+    @cached_property
+    def is_paginated(self) -> bool:
+        """A list whose response is a page object with a results array."""
+        return self.list_item_schema is not None
 
     @cached_property
     def item_schema_name(self) -> str | None:
         """Schema name of one list item (``ProjectV2List``), for Record reprs."""
-        if not self.is_paginated:
-            return None
-        results = self.registry.object_properties(self.registry.resolve(self.success_schema))["results"]
-        items = self.registry.resolve(results).get("items") or {}
-        return ref_name(items)
+        return ref_name(self.list_item_schema or {})
 
     @cached_property
     def result_schema_name(self) -> str | None:
         return ref_name(self.success_schema or {})
 
     @cached_property
+    def pagination(self) -> conv.Pagination:
+        """The registry's pagination, unless the operation declares its own ``x-synapse-pagination``."""
+        return conv.operation_pagination(self.registry.conventions.pagination,
+                                         self.raw.get(conv.OPERATION_PAGINATION), f"{self.qualified_name} pagination")
+
+    @cached_property
+    def envelope(self) -> conv.Envelope:
+        """The registry's envelope, unless the operation declares its own ``x-synapse-envelope``."""
+        return conv.operation_envelope(self.registry.conventions.envelope,
+                                       self.raw.get(conv.OPERATION_ENVELOPE), f"{self.qualified_name} envelope")
+
+    @cached_property
+    def extra_query(self) -> bool:
+        """Whether the operation passes through filters the schema does not list (``x-synapse-extra-query``)."""
+        return bool(self.raw.get(conv.OPERATION_EXTRA_QUERY))
+
+    @cached_property
+    def credential_capture(self) -> Mapping[str, str] | None:
+        """Credential name -> the response field holding it, for operations such as login (``x-synapse-credential``)."""
+        return conv.credential_capture(self.raw.get(conv.OPERATION_CREDENTIAL), f"{self.qualified_name} credential")
+
+    @cached_property
     def pagination_param(self) -> str | None:
-        """'cursor' or 'page' when the operation takes one."""
-        for name in ("cursor", "page"):
-            if name in self.query_params:
-                return name
-        return None
+        """The query parameter that selects a page (cursor, offset or page number), when the operation takes one."""
+        pagination = self.pagination
+        name = pagination.cursor_param if pagination.style == "cursor" else pagination.offset_param
+        return name if name in self.query_params else None
 
     def accepted_keywords(self) -> list[str]:
         names = list(self.own_path_params) + list(self.query_params)
@@ -242,41 +284,18 @@ class Registry:
         self.root = ResourceNode("", ())
         self.operations: list[Operation] = []
         self.by_operation_id: dict[str, Operation] = {}
-        renames = names or {}
+        names = names or {}
         for (path, method), name in derived.items():
-            op = Operation(self, path, method, self._rename(name, renames))
+            op = Operation(self, path, method, overrides.rename(name, names))
             op.original = name.resources + (name.verb,)
             self._place(op)
             self.operations.append(op)
             if op.operation_id:
                 self.by_operation_id[op.operation_id] = op
-        self._apply_keyword_aliases(renames.get("keywords") or {})
-        self._check_renames(renames, derived)
-
-    # -- naming overrides -------------------------------------------------
-    def _rename(self, name: OperationName, renames: dict[str, Any]) -> OperationName:
-        resources = list(name.resources)
-        verbs = renames.get("verbs") or {}
-        verb = verbs.get(".".join(name.resources + (name.verb,)), name.verb)
-        resource_map = renames.get("resources") or {}
-        for i in range(len(resources), 0, -1):
-            key = ".".join(name.resources[:i])
-            if key in resource_map:
-                resources[i - 1] = resource_map[key]
-        return OperationName(tuple(resources), verb, name.depth_params, name.kind)
-
-    def _check_renames(self, renames: dict[str, Any], derived: dict[tuple[str, str], OperationName]) -> None:
-        known_resources = {".".join(n.resources[:i]) for n in derived.values() for i in range(1, len(n.resources) + 1)}
-        known_verbs = {".".join(n.resources + (n.verb,)) for n in derived.values()}
-        for key in renames.get("resources") or {}:
-            if key not in known_resources:
-                self.report.missing.append(f"resource rename {key!r}: no such resource")
-        for key in renames.get("verbs") or {}:
-            if key not in known_verbs:
-                self.report.missing.append(f"verb rename {key!r}: no such operation")
-        for key in renames.get("keywords") or {}:
-            if key not in known_resources and key not in known_verbs:
-                self.report.missing.append(f"keyword aliases for {key!r}: no such resource or operation")
+        if names.get("keywords"):
+            self._set_keyword_aliases(names)
+        overrides.check_names(names, list(derived.values()), self.report)
+        self.conventions  # noqa: B018 - built now, so a malformed convention fails the load, not a later call
 
     def _place(self, op: Operation) -> None:
         node = self.root
@@ -298,18 +317,14 @@ class Registry:
             raise SpecError(f"{self.label}: {op.qualified_name} is both a verb and a nested resource")
         node.verbs[op.name.verb] = op
 
-    def _apply_keyword_aliases(self, keywords: dict[str, dict[str, str]]) -> None:
-        """Alias -> real parameter, for every operation under a resource (or one operation)."""
-        for key, aliases in keywords.items():
-            parts = tuple(key.split("."))
-            for op in self.operations:
-                if op.original[: len(parts)] != parts:
-                    continue
-                real = set(op.path_params) | set(op.query_params) | set(op.body_fields)
-                op.keyword_aliases.update({a: r for a, r in aliases.items() if r in real})
-                if len(parts) < len(op.original):
-                    node = self.node(*op.name.resources[: len(parts)])
-                    node.keyword_aliases.update(aliases)
+    def _set_keyword_aliases(self, names: dict[str, Any]) -> None:
+        """Record the overrides' keyword aliases on each operation and on the accessors above it."""
+        for op in self.operations:
+            real = set(op.path_params) | set(op.query_params) | set(op.body_fields)
+            own, accessors = overrides.keyword_aliases(names, op.original, real)
+            op.keyword_aliases.update(own)
+            for depth, aliases in accessors:
+                self.node(*op.name.resources[:depth]).keyword_aliases.update(aliases)
 
     # -- lookups ----------------------------------------------------------
     def resolve(self, node: Any) -> Any:
@@ -331,8 +346,7 @@ class Registry:
         if not ref.startswith("#"):
             raise SpecError(f"{self.label}: external $ref {ref!r} is not allowed")
         node: Any = self.document
-        for token in ref[1:].split("/")[1:] if ref != "#" else []:
-            token = token.replace("~1", "/").replace("~0", "~")
+        for token in jsonpointer.split(ref):
             try:
                 node = node[int(token)] if isinstance(node, list) else node[token]
             except (KeyError, IndexError, ValueError, TypeError):
@@ -350,7 +364,14 @@ class Registry:
 
     @property
     def auth_scheme(self) -> dict[str, dict[str, Any]]:
-        return self.document.get("x-synapse-auth") or V2_AUTH_SCHEME
+        """The credentials as plain dicts (older readers); prefer ``conventions.auth``."""
+        return {name: {"header": s.header, "format": s.format, "legacy_format": s.legacy_format,
+                       "env": list(s.env), "secret": s.secret} for name, s in self.conventions.auth.items()}
+
+    @cached_property
+    def conventions(self) -> conv.Conventions:
+        """The backend's conventions (credentials, envelope, pagination, family), typed and read-only."""
+        return conv.build(self.document, self.label)
 
     @property
     def resources(self) -> list[str]:

@@ -55,11 +55,12 @@ class RetryPolicy:
         return cls(retries=value)
 
     def delay(self, method: str, attempt: int, elapsed: float, *, status: int | None = None,
-              retry_after: str | None = None, failure_sent: bool | None = None) -> float | None:
+              retry_after: str | None = None, failure_sent: bool | None = None,
+              now: float | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt + 1``, or None to stop.
 
         ``status`` for an HTTP answer; ``failure_sent`` for a transport failure (False = never
-        reached the server).
+        reached the server); ``now``: the caller's wall clock (epoch seconds), for an HTTP-date Retry-After.
         """
         if attempt >= self.retries:
             return None
@@ -67,7 +68,7 @@ class RetryPolicy:
         if status is not None:
             if status not in self.statuses or not idempotent:
                 return None
-            hinted = parse_retry_after(retry_after) if status in (429, 503) else None
+            hinted = parse_retry_after(retry_after, now) if status in (429, 503) else None
         else:
             if not idempotent and failure_sent is not False:
                 return None

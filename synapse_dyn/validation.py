@@ -16,7 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .errors import SpecError
 from .registry import Registry, ref_name
+from .util.jsonpointer import escape, unescape
 
 
 def _rust() -> Any:
@@ -28,9 +30,17 @@ def _rust() -> Any:
     return jsonschema_rs
 
 CHECKED_FORMATS = ("date-time", "date", "uuid")
+INTEGER_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _FOREIGN_VALUE_ERRORS = (ValueError, TypeError, OverflowError)
 _DROP = {"nullable", "discriminator", "xml", "externalDocs", "example", "deprecated", "readOnly", "writeOnly"}
+# JSON Schema identity and dynamic-reference keywords: OpenAPI 3.0 has none of them, and each can make a
+# validator resolve (and fetch) a URL, so they never reach one.
+_IDENTITY = {"$schema", "$id", "id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
+             "$vocabulary"}
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_ONE_SCHEMA = ("items", "not", "additionalItems", "contains", "propertyNames", "if", "then", "else",
+               "unevaluatedItems")
+_SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
 _COMPONENT_PREFIX = "#/components/schemas/"
 MAX_REPORTED_ERRORS = 20
 
@@ -38,15 +48,16 @@ _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$"
 )
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")  # RFC 4122 text
 
 
 def is_date(value: str) -> bool:
     match = _DATE.match(value)
     if not match:
         return False
+    year = int(match[1]) or 2000  # RFC 3339 allows year 0000, a leap year like 2000 (datetime starts at 1)
     try:
-        _dt.date(int(match[1]), int(match[2]), int(match[3]))
+        _dt.date(year, int(match[2]), int(match[3]))
         return True
     except ValueError:
         return False
@@ -126,66 +137,134 @@ class SchemaConverter:
         target = self.registry.resolve(prop) if isinstance(prop, dict) else None
         return bool(isinstance(target, dict) and target.get(flag))
 
+    def _discriminated(self, schema: dict[str, Any], direction: str, refs: set[str]) -> dict[str, Any] | None:
+        """A discriminator as OAS 3.0 means it: the property must name a mapped (or same-named) schema, and
+        the payload is checked against that schema alone (None when the branches are not all references)."""
+        prop = schema["discriminator"].get("propertyName")
+        branches = schema.get("oneOf") or schema.get("anyOf")
+        if not isinstance(prop, str) or not all(isinstance(b, dict) and isinstance(b.get("$ref"), str)
+                                                and b["$ref"].startswith(_COMPONENT_PREFIX) for b in branches):
+            return None
+        mapping = {b["$ref"].rsplit("/", 1)[-1]: b["$ref"] for b in branches}
+        for value, target in (schema["discriminator"].get("mapping") or {}).items():
+            mapping[str(value)] = target if str(target).startswith("#") else _COMPONENT_PREFIX + str(target)
+        cases: list[Any] = [{"required": [prop], "properties": {prop: {"enum": sorted(mapping)}}}]
+        cases += [{"if": {"properties": {prop: {"const": value}}, "required": [prop]},
+                   "then": self.convert({"$ref": target}, direction, refs)} for value, target in sorted(mapping.items())]
+        rest = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf", "discriminator", "nullable")}
+        base = self.convert(rest, direction, refs) if rest else {}
+        out: dict[str, Any] = {"allOf": ([base] if base else []) + cases}
+        return {"anyOf": [out, {"type": "null"}]} if schema.get("nullable") else out
+
     def convert(self, schema: Any, direction: str, refs: set[str]) -> Any:
+        """One OpenAPI 3.0 schema -> JSON Schema 2020-12 for ``direction`` (request or response)."""
         if not isinstance(schema, dict):
             return schema
         if "$ref" in schema:
-            ref = schema["$ref"]
-            if ref.startswith(_COMPONENT_PREFIX):
-                name = ref[len(_COMPONENT_PREFIX) :].replace("~1", "/").replace("~0", "~")
-                refs.add(name)
-                converted: dict[str, Any] = {"$ref": "#/$defs/" + name.replace("~", "~0").replace("/", "~1")}
-            else:
-                converted = self.convert(self.registry.resolve(schema), direction, refs)
-            if schema.get("nullable"):
-                return {"anyOf": [converted, {"type": "null"}]}
-            return converted
+            return self._convert_ref(schema, direction, refs)
+        if isinstance(schema.get("discriminator"), dict) and (schema.get("oneOf") or schema.get("anyOf")):
+            dispatched = self._discriminated(schema, direction, refs)
+            if dispatched is not None:
+                return dispatched
         out: dict[str, Any] = {}
         for key, value in schema.items():
-            if key in _DROP or key.startswith("x-"):
-                continue
-            if key == "properties":
-                out[key] = {n: self.convert(p, direction, refs) for n, p in (value or {}).items()}
-            elif key in ("items", "not") or (key == "additionalProperties" and isinstance(value, dict)):
-                out[key] = self.convert(value, direction, refs)
-            elif key in _SCHEMA_LISTS:
-                out[key] = [self.convert(v, direction, refs) for v in value]
-            elif key == "required":
-                props = schema.get("properties") or {}
-                kept = [r for r in value if not (r in props and self._is_hidden(props[r], direction))]
-                if kept:
-                    out[key] = kept
-            elif key == "format":
-                if value in CHECKED_FORMATS:
-                    out[key] = value
-            elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
-                bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-                if value and bound in schema:
-                    out[key] = schema[bound]
-            elif key in ("minimum", "maximum") and schema.get("exclusive" + key.capitalize()) is True:
-                continue
-            else:
-                out[key] = value
+            if not (key in _DROP or key in _IDENTITY or key.startswith("x-")):
+                self._convert_keyword(schema, key, value, direction, refs, out)
+        return _with_format_bounds_and_null(schema, out)
+
+    def _convert_ref(self, schema: dict[str, Any], direction: str, refs: set[str]) -> Any:
+        ref = schema["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            raise SpecError(f"{self.registry.label}: $ref {ref!r} points outside the document; "
+                            "nothing in a schema is ever fetched")
+        if ref.startswith(_COMPONENT_PREFIX):
+            name = unescape(ref[len(_COMPONENT_PREFIX) :])
+            refs.add(name)
+            converted: dict[str, Any] = {"$ref": "#/$defs/" + escape(name)}
+        else:
+            converted = self.convert(self.registry.resolve(schema), direction, refs)
         if schema.get("nullable"):
-            if "type" in out:
-                types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-                out["type"] = types + ["null"] if "null" not in types else types
-                if "enum" in out and None not in out["enum"]:
-                    out["enum"] = list(out["enum"]) + [None]
-            elif "enum" in out:
-                out["enum"] = list(out["enum"]) + [None]
-            elif out:
-                out = {"anyOf": [out, {"type": "null"}]}
-        return out
+            return {"anyOf": [converted, {"type": "null"}]}
+        return converted
+
+    def _convert_keyword(self, schema: dict[str, Any], key: str, value: Any, direction: str, refs: set[str],
+                         out: dict[str, Any]) -> None:
+        """Set ``out[key]`` (or nothing) for one keyword of ``schema``."""
+        if key in _SCHEMA_MAPS and isinstance(value, dict | None):
+            out[key] = {n: self.convert(p, direction, refs) for n, p in (value or {}).items()}
+        elif key in _ONE_SCHEMA or (key in ("additionalProperties", "unevaluatedProperties")
+                                    and isinstance(value, dict)):
+            out[key] = self.convert(value, direction, refs)
+        elif key in (*_SCHEMA_LISTS, "prefixItems") and isinstance(value, list):
+            out[key] = [self.convert(v, direction, refs) for v in value]
+        elif key == "required":
+            props = schema.get("properties") or {}
+            kept = [r for r in value if not (r in props and self._is_hidden(props[r], direction))]
+            if kept:
+                out[key] = kept
+        elif key == "format":
+            if value in CHECKED_FORMATS:
+                out[key] = value
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+            if value and bound in schema:
+                out[key] = schema[bound]
+        elif not (key in ("minimum", "maximum") and schema.get("exclusive" + key.capitalize()) is True):
+            out[key] = value
+
+
+def _with_format_bounds_and_null(schema: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """The range an int32 / int64 format promises, and OpenAPI 3.0's ``nullable``, on a converted schema."""
+    bounds = INTEGER_FORMATS.get(schema.get("format")) if schema.get("type") == "integer" else None
+    if bounds:  # what a backend column can hold
+        out["minimum"] = max(out.get("minimum", bounds[0]), bounds[0])
+        out["maximum"] = min(out.get("maximum", bounds[1]), bounds[1])
+    if schema.get("nullable"):
+        # nullable widens the type only: an enum still has to list null to allow it (the OAS 3.0.3
+        # clarification of nullable; openapi-core agrees)
+        if "type" in out:
+            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+            out["type"] = types + ["null"] if "null" not in types else types
+        elif out and "enum" not in out:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    """The retriever given to both engines: nothing in a schema may cause a network (or file) fetch."""
+    raise SpecError(f"the schema refers to {uri}; nothing in a schema is ever fetched")
 
 
 def _python_validator(schema: dict[str, Any]) -> Any:
     import jsonschema
+    import referencing
 
     checker = jsonschema.FormatChecker(formats=())
     for name, check in FORMAT_CHECKS.items():
         checker.checks(name)(lambda v, _c=check: not isinstance(v, str) or _c(v))
-    return jsonschema.Draft202012Validator(schema, format_checker=checker)
+    return jsonschema.Draft202012Validator(schema, format_checker=checker,
+                                           registry=referencing.Registry(retrieve=_refuse_retrieval))  # type: ignore[call-arg]
+
+
+def outside_references(schema: Any) -> list[str]:
+    """Every reference in a converted schema that does not point inside it."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ("$ref", "$dynamicRef", "$recursiveRef"):
+                ref = node.get(key)
+                if isinstance(ref, str) and not ref.startswith("#"):
+                    found.append(ref)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+class SchemaMismatch(Exception):
+    """The cause attached to a ValidationError: the first failure's field and expectation, never its value."""
 
 
 class CompiledSchema:
@@ -196,8 +275,15 @@ class CompiledSchema:
         self.name = name
         self.engine = engine
         self._python: Any = None
+        outside = outside_references(schema)
+        if outside:
+            raise SpecError(f"{name}: the schema refers to {outside[0]}; nothing in a schema is ever fetched")
         if engine == "rust":
-            self._validator = _rust().Draft202012Validator(schema, validate_formats=True)
+            try:
+                self._validator = _rust().Draft202012Validator(schema, validate_formats=True,
+                                                               retriever=_refuse_retrieval)
+            except Exception as exc:  # noqa: BLE001 - jsonschema-rs raises its own ValidationError or ValueError
+                raise SpecError(f"{name}: the schema cannot be compiled: {str(exc).splitlines()[0][:300]}") from None
             fast = self._validator.is_valid
 
             def is_valid(instance: Any) -> bool:
@@ -210,9 +296,6 @@ class CompiledSchema:
         else:
             self._validator = self._python = _python_validator(schema)
             self.is_valid = self._validator.is_valid  # type: ignore[method-assign]  # one call less per check
-
-    def is_valid(self, instance: Any) -> bool:
-        return self._validator.is_valid(instance)
 
     def python(self) -> Any:
         """The pure-Python validator (the fallback for values jsonschema-rs cannot represent)."""
@@ -229,8 +312,13 @@ class CompiledSchema:
         return "python", list(self.python().iter_errors(instance))
 
     def first_error(self, instance: Any) -> Exception | None:
-        """The validator's own first error (it carries the value: for ``__cause__`` only, never logged)."""
-        return next(iter(self._iter_errors(instance)[1]), None)
+        """A value-free cause for a ValidationError: the validator's own error would carry the value,
+        and anything that logs a traceback (logging, Sentry, pytest) prints the cause."""
+        found = self.errors(instance)
+        if not found:
+            return None
+        first = found[0]
+        return SchemaMismatch(f"{self.name}: {first['field'] or '<root>'}: {first['message']} ({first['kind']})")
 
     def errors(self, instance: Any) -> list[dict[str, Any]]:
         """[{field, kind, message}] for every failure (at most MAX_REPORTED_ERRORS); no values."""

@@ -27,6 +27,13 @@ def http_response(status: int, body: bytes, content_type: str = "application/jso
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+class _Server(socketserver.ThreadingTCPServer):
+    # The default backlog (5) overflows when 200 tasks connect at once: the kernel then drops SYNs and the
+    # clients see connect timeouts that have nothing to do with the code under test.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class FaultServer:
     """Answers each request with the next queued behaviour, or with ``default`` when the queue is empty."""
 
@@ -41,8 +48,7 @@ class FaultServer:
             def handle(self) -> None:
                 outer._handle(self.request)
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
 

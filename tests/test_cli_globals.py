@@ -1,46 +1,75 @@
-"""Global option pre-scan, connection precedence, and schema -> click type mapping."""
+"""Global options parsed by click anywhere on the line, connection precedence, and schema -> click type mapping."""
+
+# ruff: noqa: F811 - pytest fixtures imported from test_cli_support are redefined as arguments
 
 from __future__ import annotations
 
+import json
+
 import click
 import pytest
+from click.testing import Result
+from test_cli_support import cli_env, invoke, shared_cache  # noqa: F401 - fixtures
 
-from synapse_dyn.cli.globals import GlobalOptions, is_loopback, prescan, resolve_connection
+from synapse_dyn.cli.globals import GlobalOptions, resolve_connection
 from synapse_dyn.cli.operations import cli_name
 from synapse_dyn.cli.params import NULL, JsonType, Nullable, TypedChoice, option_shape
+from synapse_dyn.cli.state import AppState
 from synapse_dyn.registry import Registry
+from synapse_dyn.util.urls import is_loopback_url as is_loopback
 
 
-def test_prescan_takes_globals_anywhere():
-    opts, rest = prescan(["-o", "yaml", "projects", "--host=https://h", "list", "--per-page", "3", "--yes",
-                          "--profile", "p", "--dry-run", "-y", "--debug"])
-    assert rest == ["projects", "list", "--per-page", "3"]
-    assert (opts.output, opts.host, opts.profile) == ("yaml", "https://h", "p")
+def parsed(*args: str) -> tuple[GlobalOptions, Result]:
+    """Run the CLI with --dry-run and return the global options it ended with."""
+    state = AppState()
+    result = invoke(*args, obj=state)
+    return state.options, result
+
+
+def test_globals_are_taken_before_and_after_the_command():
+    opts, result = parsed("-o", "yaml", "projects", "--host=https://h.example", "list", "--per-page", "3",
+                          "--yes", "--profile", "p", "--dry-run", "-y", "--debug")
+    assert (opts.output, opts.host, opts.profile) == ("yaml", "https://h.example", "p")
     assert opts.yes and opts.dry_run and opts.debug and not opts.quiet
-    assert opts.given == {"output", "host", "yes", "profile", "dry_run", "debug"}
+    assert {"output", "host", "yes", "profile", "dry_run", "debug"} <= opts.given
 
 
-def test_prescan_short_output_forms_and_double_dash():
-    assert prescan(["-ojson", "x"])[0].output == "json"
-    opts, rest = prescan(["api", "GET", "/x", "--", "--host", "h"])
-    assert opts.host is None and rest == ["api", "GET", "/x", "--", "--host", "h"]
+def test_a_later_global_overrides_an_earlier_one_and_double_dash_ends_options():
+    opts, _ = parsed("-o", "json", "projects", "list", "-o", "yaml", "--host", "https://h.example", "--dry-run")
+    assert opts.output == "yaml"
+    _, result = parsed("--host", "https://h.example", "--dry-run", "api", "GET", "--", "--host")
+    assert result.exit_code == 0, result.output
+    assert '"url": "https://h.example/--host"' in result.stdout
+
+
+def test_a_value_is_never_taken_for_an_option(tmp_path):
+    result = invoke("--host", "https://h.example", "--dry-run", "projects", "create", "--title", "-ops-team",
+                    "--category", "image", "--configuration", "{}", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["json"]["title"] == "-ops-team"
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["projects", "--host"], "requires an argument"),
-    (["-o", "xml"], "'xml' is not one of table, json, yaml, ndjson"),
-    (["--debug=yes"], "is a flag"),
+    (["projects", "list", "--host"], "requires an argument"),
+    (["-o", "xml", "projects", "list"], "'xml' is not one of 'table', 'wide', 'json', 'yaml', 'ndjson'"),
+    (["--debug=yes", "projects", "list"], "does not take a value"),
 ])
-def test_prescan_usage_errors(args, message):
-    with pytest.raises(click.UsageError, match=message):
-        prescan(args)
+def test_global_usage_errors(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
 
 
-def test_prescan_leaves_a_commands_own_options_after_its_name():
-    opts, rest = prescan(["--host", "h", "sandbox", "serve", "--host", "0.0.0.0", "--quiet"],
-                         local=("sandbox", frozenset({"--host", "--quiet"})))
-    assert opts.host == "h" and not opts.quiet
-    assert rest == ["sandbox", "serve", "--host", "0.0.0.0", "--quiet"]
+def test_sandbox_and_host_together_are_refused():
+    result = invoke("--sandbox", "--host", "https://h.example", "projects", "list")
+    assert result.exit_code == 2
+    assert "--sandbox and --host cannot be combined" in result.stderr
+
+
+def test_schema_after_the_command_is_refused_not_ignored(tmp_path):
+    result = invoke("projects", "list", "--schema", "v1", "--dry-run", "--host", "https://h.example")
+    assert result.exit_code == 2
+    assert "--schema must come before the command" in result.stderr
 
 
 PROFILE = {"host": "https://prod.example/", "access_token": "syn_profile", "tenant": "prod"}

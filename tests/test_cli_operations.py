@@ -218,7 +218,7 @@ def test_api_escape_hatch(backend):
 
     backend.expect_oneshot_request("/v2/secret-feature/", method="POST").respond_with_handler(handler)
 
-    result = invoke("api", "post", "/v2/secret-feature/", "-q", "a=1", "-q", "a=2", "--query", "b=x",
+    result = invoke("api", "post", "/v2/secret-feature/", "-q", "a=1", "-q", "a=2", "--param", "b=x",
                     "--data", '{"k": [1, 2]}')
 
     assert result.exit_code == 0, result.output

@@ -46,18 +46,20 @@ def test_all_ndjson_streams_every_page(backend):
     assert result.stderr.strip() == "request_id=req_p3"
 
 
-def test_all_json_is_one_array(backend):
+def test_all_json_has_the_shape_of_one_page(backend):
     three_pages(backend)
     result = invoke("projects", "list", "--all", "-o", "json")
     assert result.exit_code == 0, result.output
-    assert [p["id"] for p in json.loads(result.stdout)] == [1, 2, 3, 4, 5]
+    page = json.loads(result.stdout)
+    assert [p["id"] for p in page["results"]] == [1, 2, 3, 4, 5]
+    assert (page["next"], page["previous"]) == (None, None)
 
 
-def test_all_yaml_is_one_list(backend):
+def test_all_yaml_has_the_shape_of_one_page(backend):
     three_pages(backend)
     result = invoke("projects", "list", "--all", "-o", "yaml")
     assert result.exit_code == 0, result.output
-    assert [p["id"] for p in yaml.safe_load(result.stdout)] == [1, 2, 3, 4, 5]
+    assert [p["id"] for p in yaml.safe_load(result.stdout)["results"]] == [1, 2, 3, 4, 5]
 
 
 def test_all_table_has_every_row(backend):
@@ -66,15 +68,15 @@ def test_all_table_has_every_row(backend):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["id", "title", "category"]
-    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "4", "5"]
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3", "4", "5"]
 
 
-def test_empty_all_json_is_an_empty_array(backend):
+def test_empty_all_json_is_an_empty_page(backend):
     backend.expect_request("/v2/projects/").respond_with_data(envelope([], "req_e"),
                                                               content_type="application/json")
     result = invoke("projects", "list", "--all", "-o", "json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == []
+    assert json.loads(result.stdout) == {"results": [], "next": None, "previous": None}
 
 
 def test_single_page_table_hints_the_next_cursor(backend):
@@ -85,7 +87,7 @@ def test_single_page_table_hints_the_next_cursor(backend):
     header = result.stdout.splitlines()[0].split()
     assert header[0] == "id"
     assert "category_display" not in header  # duplicates category
-    assert "more results: add --cursor c2 (or --all)" in result.stderr
+    assert "more results: add --cursor c2 (or --all, or --max-items N)" in result.stderr
     assert "request_id=req_t" in result.stderr
 
 
@@ -96,7 +98,7 @@ def test_table_skips_long_and_nested_fields(backend):
     result = invoke("validation-scripts", "list", "-o", "table")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split()[:4] == ["id", "name", "is_active", "timeout"]
-    assert "true" in result.stdout.splitlines()[2]
+    assert "true" in result.stdout.splitlines()[1]
 
 
 def test_record_table_and_yaml(backend):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO_ROOT, reference_release
+from conftest import BUNDLED_SCHEMA, REPO_ROOT
 
 from synapse_dyn.cli import cli
 
@@ -51,10 +51,11 @@ def project_detail(i: int = 42, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def schema2(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Commands built from reference release 2 (via $SYNAPSE_DYN_SCHEMA)."""
-    path = reference_release(2)
-    monkeypatch.setenv("SYNAPSE_DYN_SCHEMA", str(path))
-    return path
+    """Commands built from the bundled v2 schema (via $SYNAPSE_DYN_SCHEMA): a superset of release 2 that is
+    always present, so the CLI tests never depend on the reference releases."""
+    assert BUNDLED_SCHEMA.exists(), f"the bundled schema is missing: {BUNDLED_SCHEMA}"
+    monkeypatch.setenv("SYNAPSE_DYN_SCHEMA", str(BUNDLED_SCHEMA))
+    return BUNDLED_SCHEMA
 
 
 @pytest.fixture(scope="session")

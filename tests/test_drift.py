@@ -76,6 +76,29 @@ def test_log_lines_are_json_with_operation_and_kind(httpserver, tmp_path) -> Non
     with make_client(httpserver, validate_responses="warn", drift_log=log) as client, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         client.projects.retrieve(42)
-    for line in log.read_text().splitlines():
+    lines = log.read_text().splitlines()
+    assert len(lines) >= 5  # enum, null, format, required, type, undocumented: at least five distinct fields
+    for line in lines:
         entry = json.loads(line)
         assert {"operation", "method", "path", "status", "field", "kind", "time"} <= set(entry)
+
+
+def test_drift_report_command_turns_a_recorded_log_into_working_overrides(httpserver, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from synapse_dyn.cli import cli
+
+    _serve(httpserver)
+    log, out = tmp_path / "drift.jsonl", tmp_path / "overrides.yaml"
+    with make_client(httpserver, validate_responses="warn", drift_log=log) as client, warnings.catch_warnings():
+        warnings.simplefilter("ignore", errors.ResponseValidationWarning)
+        _exercise(client)
+    assert len(read_log(log)) >= 8
+    result = CliRunner().invoke(cli, ["schema", "drift-report", str(log), "--out", str(out)], prog_name="synapse-dyn")
+    assert result.exit_code == 0, result.output
+    assert SECRET not in out.read_text() and SECRET not in result.output
+    with make_client(httpserver, overrides=out) as fixed, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fixed.projects.retrieve(42).title is None
+        assert fixed.projects.list().results[0].extra_list_field == SECRET
+        assert fixed.tokens.destroy(9) == {"deleted": 9}

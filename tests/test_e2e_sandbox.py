@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,13 +161,29 @@ def test_serve_runs_a_real_server_until_ctrl_c(tmp_path: Path) -> None:
             elif line.startswith("Access token: "):
                 token = line.split()[2]
         assert url and url.startswith("http://127.0.0.1:") and token
+        # The server logs a request after answering it, in the request's thread: wait for the log line
+        # before Ctrl-C, or the process may exit between the answer and the log (the race seen in CI).
+        log: list[str] = []
+        logged = threading.Event()
+        reader = threading.Thread(target=_collect, args=(process.stderr, log, logged), daemon=True)
+        reader.start()
         answer = httpx.get(f"{url}/v2/tasks/?per_page=5", headers={"SYNAPSE-ACCESS-TOKEN": token})
         assert answer.status_code == 200 and len(answer.json()["data"]) == 5
+        assert logged.wait(15), "".join(log)
         process.send_signal(signal.SIGINT)
-        _out, err = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        reader.join(15)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0
+    err = "".join(log)
+    assert process.returncode == 0, err
     assert "GET /v2/tasks/?per_page=5 -> 200" in err and "Stopping." in err
+
+
+def _collect(stream, lines: list[str], logged: threading.Event) -> None:
+    for line in stream:
+        lines.append(line)
+        if "GET /v2/tasks/?per_page=5 -> 200" in line:
+            logged.set()

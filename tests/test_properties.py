@@ -4,9 +4,9 @@ For every operation of the bundled v2 schema (overrides applied) the tests draw 
 in-memory sandbox, through a counting wrapper around ``sandbox.transport()`` that records each
 request the sandbox received and the status it answered:
 
-* schema-valid calls (values drawn from the parameter and body schemas, path parameters
-  positionally or by keyword, bodies positionally, as ``body=`` or as field keywords) never raise
-  anything but a ``SynapseError``, are never rejected client-side, and never get a 5xx;
+* schema-valid calls (values drawn from the parameter and body schemas, path parameters naming objects
+  created for the call, passed positionally or by keyword, bodies positionally, as ``body=`` or as field
+  keywords) succeed: no client-side rejection, no 4xx, no 5xx;
 * invalid calls (unknown keywords, extra positional arguments, wrong types, unknown enum values,
   missing required fields) raise the promised ``SynapseError`` subclass, name the field but never
   the offending value, and send nothing;
@@ -51,6 +51,7 @@ OPERATIONS: list[Operation] = [op for _path, op in REGISTRY.walk()]
 OP_IDS = [op.qualified_name for op in OPERATIONS]
 TENANT = "acme"
 EMAIL = "props@example.com"
+PASSWORD = "pw-props"
 MARKER = "zz-MARKER-7f3a"  # a value that must never show up in an error message
 
 SETTINGS = settings(
@@ -117,7 +118,7 @@ def make_world() -> World:
     Four decoy tokens come first, so the small ids the strategies favour never revoke the token in use.
     """
     sandbox = Sandbox(REGISTRY)
-    sandbox.create_user(EMAIL, "pw-props", tenant=TENANT)
+    sandbox.create_user(EMAIL, PASSWORD, tenant=TENANT)
     for n in range(4):
         sandbox.issue_token(EMAIL, TENANT, description=f"decoy {n}")
     token = sandbox.issue_token(EMAIL, TENANT)
@@ -309,6 +310,11 @@ def wrong_value(kind: str) -> st.SearchStrategy[Any]:
     return st.sampled_from([MARKER, 7, {"v": MARKER}])  # array
 
 
+def integer_text(value: str) -> bool:
+    """A decimal integer written as text: accepted for an integer path id (a value read from a DataFrame)."""
+    return value.isascii() and value.strip().lstrip("-").isdigit()
+
+
 # -- call plans ---------------------------------------------------------------------------------------
 
 ABSENT = object()
@@ -340,19 +346,60 @@ class Rendered:
     parents_by_keyword: bool
 
 
+@dataclass(frozen=True)
+class Existing:
+    """A path value to replace, just before the call, with the id of an object made for it (see made_for)."""
+
+
+CURSORS = ("cursor", "page")  # a drawn cursor names no page: 'valid' calls start at the first one
+
+
 @st.composite
-def valid_plans(draw: st.DrawFn, op: Operation, *, allow_list_all: bool = True) -> Plan:
-    parents = {n: draw(strategy_for(param_schema(op, n), name=n)) for n in op.bound_path_params}
-    path = {n: draw(strategy_for(param_schema(op, n), name=n)) for n in op.own_path_params}
+def valid_plans(draw: st.DrawFn, op: Operation, *, allow_list_all: bool = True, existing: bool = False) -> Plan:
+    """A schema-valid call; with ``existing``, its path names objects that exist (made by resolve_existing)."""
+    def value(name: str) -> Any:
+        return Existing() if existing else draw(strategy_for(param_schema(op, name), name=name))
+
+    parents = {n: value(n) for n in op.bound_path_params}
+    path = {n: value(n) for n in op.own_path_params}
     query = {}
     for name, spec in op.query_params.items():
+        if existing and name in CURSORS:
+            continue
         if spec.get("required") or draw(st.booleans()):
-            query[name] = draw(strategy_for(spec.get("schema") or {}, name=name))
+            query[name] = draw(strategy_for(spec.get("schema") or {}, name=name).filter(
+                lambda v: not existing or v != ""))  # an empty filter value is refused like a wrong one
     body: Any = ABSENT
     if op.body is not None and (op.body.required or draw(st.booleans())):
         body = draw(strategy_for(op.body.schema))
     list_all = allow_list_all and op.is_paginated and draw(st.integers(0, 3)) == 0
     return Plan(op, parents, path, query, body, list_all)
+
+
+def made_for(world: World, op: Operation, depth: int, chain: list[Any]) -> Any:
+    """Create first: a fresh object of the resource at ``depth`` (under ``chain``), so that even a
+    destroy or an update drawn by an earlier example cannot have removed it."""
+    key = ".".join(op.name.resources[: depth + 1])
+    if key == "tenants":
+        return TENANT
+    if key == "tokens":
+        world.sandbox.issue_token(EMAIL, TENANT, description="made for one call")
+        with world.client() as client:
+            return max(token.id for token in client.tokens.list(list_all=True))
+    return world.sandbox.seed(key, 1, tenant=TENANT, parent=tuple(chain) or None)[0]["id"]
+
+
+def resolve_existing(world: World, plan: Plan) -> Plan:
+    op = plan.op
+    chain: list[Any] = []
+    for depth, name in enumerate(op.bound_path_params):
+        chain.append(made_for(world, op, depth, chain))
+        plan.parents[name] = chain[-1]
+    for name in op.own_path_params:
+        plan.path[name] = made_for(world, op, len(op.name.resources) - 1, chain)
+    if op.qualified_name == "auth.login":  # the only valid credentials are the world's own
+        plan.body = {"email": EMAIL, "password": PASSWORD}
+    return plan
 
 
 def _body_keywords_ok(op: Operation, body: Any) -> bool:
@@ -501,8 +548,10 @@ def invalid_plans(draw: st.DrawFn, op: Operation) -> Plan:
     # hostile: a path parameter (refused when it is not a string) or a string parameter / body field
     targets = [("parents", n) for n in op.bound_path_params] + [("path", n) for n in op.own_path_params] + strings
     where, name = draw(st.sampled_from(targets))
-    value = draw(hostile_text)
     schema = param_schema(op, name) if where != "body" else dict(fields)[name]
+    value = draw(hostile_text)
+    if where in ("parents", "path") and scalar_kind(schema) == "integer" and integer_text(value):
+        return replace(_with(plan, where, name, value), expect="hostile", field_name=name, kind="hostile")
     if where in ("parents", "path") and scalar_kind(schema) != "string":
         return replace(_with(plan, where, name, value), expect="rejected", error=errors.ValidationError,
                        field_name=name, kind="hostile")
@@ -653,12 +702,15 @@ def assert_result_shape(plan: Plan, outcome: Outcome) -> None:
 @pytest.mark.parametrize("op", OPERATIONS, ids=OP_IDS)
 @SETTINGS
 @given(data=st.data())
-def test_valid_calls_succeed_or_raise_synapse_errors_never_5xx(world: World, client: Any, op: Operation,
-                                                                data: st.DataObject) -> None:
-    plan = data.draw(valid_plans(op), label="plan")
+def test_valid_calls_on_existing_objects_succeed(world: World, client: Any, op: Operation,
+                                                 data: st.DataObject) -> None:
+    """Every path names an object made for the call (and login uses the world's own credentials), so a
+    schema-valid call has no reason to fail: any error, 4xx included, fails the property."""
+    plan = resolve_existing(world, data.draw(valid_plans(op, existing=True), label="plan"))
     call = data.draw(rendered(plan), label="call")
     outcome = run_sync(world, client, plan, call)
     check_valid(plan, outcome)
+    assert outcome.error is None, f"{op.qualified_name}: a valid call on existing objects failed: {outcome.error!r}"
     assert_result_shape(plan, outcome)
 
 
@@ -732,17 +784,17 @@ def test_unknown_resources_and_verbs_raise_attribute_errors(world: World, client
        | st.text(alphabet=st.characters(max_codepoint=127), max_size=30),
        which=st.sampled_from(["tenant", "access_token"]))
 def test_hostile_credentials_are_refused_or_sent_intact(world: World, value: str, which: str) -> None:
-    """ASCII credential values: CR/LF/NUL refused at construction; anything else sent unchanged.
+    """ASCII credential values: control characters refused at construction; anything else sent unchanged.
     (Non-ASCII values are bug A: test_non_ascii_credentials_raise_synapse_errors below.)"""
     world.transport.reset()
     try:
         made = world.client(**{which: value})
     except errors.SynapseError as exc:
         assert isinstance(exc, errors.ConfigurationError)
-        assert any(c in value for c in "\r\n\x00")
+        assert any(not " " <= c <= "~" for c in value)  # only visible ASCII and spaces may be sent
         assert value not in str(exc) or len(value) < 3
         return
-    assert not any(c in value for c in "\r\n\x00"), "a header value with CR/LF/NUL was accepted"
+    assert all(" " <= c <= "~" for c in value), "a header value with a control character was accepted"
     plan = Plan(REGISTRY.operation("projects.list"), {}, {}, {})
     outcome = run_sync(world, made, plan, Rendered((), (), {}, False))
     check_common(plan, outcome)
@@ -872,40 +924,60 @@ def test_mask_token_of_none_and_non_strings() -> None:
 # -- inputs that once escaped the hierarchy: regression tests ------------------------------------------------
 
 
-def only_synapse_errors(world: World, call: Any) -> None:
-    """The property the reproductions below pin: a result or a SynapseError, and nothing sent on a refusal."""
+def outcome_of(world: World, call: Any) -> tuple[errors.SynapseError | None, int]:
+    """(the SynapseError raised or None, how many requests reached the sandbox); anything else escaping fails."""
     world.transport.reset()
     try:
         call()
     except errors.SynapseError as exc:
-        if not isinstance(exc, errors.ClientError) or exc.status_code is None:
-            assert not world.transport.requests, "refused client-side, yet a request was sent"
+        return exc, len(world.transport.requests)
     except Exception as exc:  # noqa: BLE001 - exactly what the property forbids
         raise AssertionError(f"{type(exc).__name__} escaped the synapse_dyn.errors hierarchy: {exc}") from exc
+    return None, len(world.transport.requests)
+
+
+def refused(world: World, call: Any, expected: type[errors.SynapseError]) -> None:
+    """The call is refused client-side with ``expected``: nothing is sent and no HTTP status is claimed."""
+    error, sent = outcome_of(world, call)
+    assert isinstance(error, expected), repr(error)
+    assert sent == 0, f"refused client-side, yet {sent} request(s) were sent"
+    assert getattr(error, "status_code", None) is None, repr(error)
 
 
 @pytest.mark.parametrize("which", ["tenant", "access_token"])
 def test_non_ascii_credentials_raise_synapse_errors(world: World, which: str) -> None:
-    only_synapse_errors(world, lambda: world.client(**{which: "acmé"}).projects.list())
+    refused(world, lambda: world.client(**{which: "acmé"}).projects.list(), errors.ConfigurationError)
 
 
-@pytest.mark.parametrize("where", ["path", "query", "body"])
+@pytest.mark.parametrize("where", ["query", "body"])
 def test_lone_surrogates_raise_synapse_errors(world: World, client: Any, where: str) -> None:
-    calls = {"path": lambda: client.tenants.retrieve("\ud800"),
-             "query": lambda: client.tenants.list(search="\ud800"),
+    calls = {"query": lambda: client.tenants.list(search="\ud800"),
              "body": lambda: client.tokens.create(description="\ud800")}
-    only_synapse_errors(world, calls[where])
+    refused(world, calls[where], errors.ValidationError)
 
 
-@pytest.mark.parametrize("case", ["uuid-path", "datetime-query", "object-parent", "int-key-body"])
-def test_non_json_argument_values_raise_synapse_errors(world: World, client: Any, case: str) -> None:
-    job = uuid.UUID("12345678-1234-5678-1234-567812345678")
-    calls = {"uuid-path": lambda: client.jobs.retrieve(job),
-             "datetime-query": lambda: client.projects.list(category=datetime(2026, 1, 6, tzinfo=UTC)),
+def test_a_lone_surrogate_in_a_path_is_encoded_and_sent(world: World, client: Any) -> None:
+    error, sent = outcome_of(world, lambda: client.tenants.retrieve("\ud800"))
+    assert isinstance(error, errors.NotFoundError) and error.status_code == 404 and sent == 1
+    assert world.transport.requests[0].url.raw_path == b"/v2/tenants/%ED%A0%80/"  # one segment, surrogatepass
+
+
+@pytest.mark.parametrize("case,expected", [("datetime-query", errors.ValidationError),
+                                           ("object-parent", errors.ValidationError),
+                                           ("int-key-body", errors.UnknownArgumentError)])
+def test_non_json_argument_values_raise_synapse_errors(world: World, client: Any, case: str, expected: type) -> None:
+    calls = {"datetime-query": lambda: client.projects.list(category=datetime(2026, 1, 6, tzinfo=UTC)),
              "object-parent": lambda: client.projects.tags(object()).list(),
              "int-key-body": lambda: client.projects.create({"title": "t", "category": "image",
                                                              "configuration": {}, 1: 2})}
-    only_synapse_errors(world, calls[case])
+    refused(world, calls[case], expected)
+
+
+def test_a_uuid_path_value_is_sent_as_its_text(world: World, client: Any) -> None:
+    job = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    error, sent = outcome_of(world, lambda: client.jobs.retrieve(job))
+    assert isinstance(error, errors.NotFoundError) and sent == 1
+    assert world.transport.requests[0].url.path == f"/v2/jobs/{job}/"
 
 
 def _nested(depth: int) -> list[Any]:
@@ -915,7 +987,14 @@ def _nested(depth: int) -> list[Any]:
     return value
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, datetime(2026, 1, 6), {1, 2}, b"raw", _nested(2000)],
-                         ids=["nan", "inf", "datetime", "set", "bytes", "deep"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, {1, 2}, b"raw", _nested(2000)],
+                         ids=["nan", "inf", "set", "bytes", "deep"])
 def test_unserializable_body_values_raise_synapse_errors(world: World, client: Any, value: Any) -> None:
-    only_synapse_errors(world, lambda: client.projects.create(title="t", category="image", configuration=value))
+    refused(world, lambda: client.projects.create(title="t", category="image", configuration=value),
+            errors.ValidationError)
+
+
+def test_a_datetime_body_value_is_sent_as_iso_8601(world: World, client: Any) -> None:
+    made = client.projects.create(title="t", category="image", configuration={"at": datetime(2026, 1, 6, 9, 30)})
+    assert json.loads(world.transport.requests[-1].content)["configuration"] == {"at": "2026-01-06T09:30:00"}
+    assert made.id

@@ -36,13 +36,14 @@ def server():
 
 
 def test_get_retries_on_503_502_504_and_429(server, caplog) -> None:
-    server.push(reply(503, {}), reply(502, {}), reply(504, {}))
+    server.push(reply(503, {}), reply(502, {}), reply(504, {}), reply(429, {}))
     caplog.set_level(logging.INFO, logger="synapse_dyn")
-    with _client(server) as client:
+    with _client(server, retries=RetryPolicy(retries=4, backoff=0.01, max_backoff=0.02, max_total=5)) as client:
         assert client.projects.retrieve(1).id == 1
-    assert len(server.requests) == 4
+    assert len(server.requests) == 5
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
-    assert len(retries) == 3 and all(r.levelno == logging.INFO for r in retries)
+    assert len(retries) == 4 and all(r.levelno == logging.INFO for r in retries)
+    assert "HTTP 429" in retries[3].getMessage()
     assert "GET /v2/projects/1/" in retries[0].getMessage() and "HTTP 503" in retries[0].getMessage()
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
@@ -81,17 +82,33 @@ def test_post_is_retried_when_the_connection_was_never_made() -> None:
     assert info.value.sent is False and "4 attempts" in str(info.value)
 
 
-def test_429_honours_retry_after_seconds_and_http_date(server) -> None:
-    future = email.utils.format_datetime(email.utils.localtime().replace(microsecond=0))
-    server.push(reply(429, {}, headers={"Retry-After": "0.3"}), reply(429, {}, headers={"Retry-After": future}))
+def test_429_honours_retry_after_seconds(server) -> None:
+    server.push(reply(429, {}, headers={"Retry-After": "0.6"}))
     started = time.monotonic()
     with _client(server) as client:
         assert client.projects.retrieve(1).id == 1
-    assert time.monotonic() - started >= 0.3
-    assert len(server.requests) == 3
-    assert parse_retry_after("120") == 120
+    assert time.monotonic() - started >= 0.6  # the jittered backoff alone is at most 0.02 s
+    assert len(server.requests) == 2
+
+
+def test_429_honours_a_retry_after_http_date_in_the_future(server) -> None:
+    """HTTP dates have whole seconds: a date 2 s ahead means a wait of more than 1 s."""
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    server.push(reply(429, {}, headers={"Retry-After": when}))
+    started = time.monotonic()
+    with _client(server) as client:
+        assert client.projects.retrieve(1).id == 1
+    assert 1.0 <= time.monotonic() - started < 4
+    assert len(server.requests) == 2
+
+
+def test_parse_retry_after() -> None:
+    now = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    assert parse_retry_after("120") == 120 and parse_retry_after(" 0.5 ") == 0.5
+    assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=now) == 60
+    assert parse_retry_after("Wed, 31 Dec 2025 23:59:00 GMT", now=now) == 0  # in the past: no wait
     assert parse_retry_after(email.utils.formatdate(time.time() + 60, usegmt=True)) == pytest.approx(60, abs=2)
-    assert parse_retry_after("soon") is None
+    assert parse_retry_after("soon") is None and parse_retry_after("") is None and parse_retry_after(None) is None
 
 
 def test_max_total_time_bounds_retrying(server) -> None:

@@ -17,8 +17,8 @@ from conftest import reference_release
 from synapse_dyn import Client, Page, errors
 from synapse_dyn.registry import Operation
 from synapse_dyn.sandbox import SANDBOX_ORIGIN, Sandbox
+from synapse_dyn.sandbox.behaviours.accounts import is_login
 from synapse_dyn.sandbox.fake import Faker
-from synapse_dyn.sandbox.handlers import is_login
 from synapse_dyn.sandbox.resources import Resource
 
 pytestmark = pytest.mark.filterwarnings("ignore::synapse_dyn.errors.DriftResolvedWarning")

@@ -102,10 +102,14 @@ def test_open_default_seeds_once_and_returns_client_arguments(tmp_path: Path) ->
         assert client.data_files.list().results  # read-only resources get sample objects too
     sandbox.close()
     again, kwargs_again = open_default(str(db))
-    assert kwargs_again["access_token"] == kwargs["access_token"]
-    with Client(**kwargs_again) as client:
-        assert len(client.projects.list().results) == 1
+    assert kwargs_again["access_token"] != kwargs["access_token"]  # a new secret: only digests are stored
+    with Client(**kwargs_again) as client, Client(**{**kwargs_again, "access_token": kwargs["access_token"]}) as old:
+        assert len(client.projects.list().results) == 1  # seeded once
+        assert len(old.projects.list().results) == 1  # the earlier secret still works
+        assert len(client.tokens.list().results) == 1  # both are secrets of the one demo token
     again.close()
+    content = db.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("default.db-*"))
+    assert kwargs["access_token"].encode() not in content and kwargs_again["access_token"].encode() not in content
 
 
 def test_open_default_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from synapse_dyn import errors
-from synapse_dyn.cli_upload import upload_command
+from synapse_dyn.cli.upload import upload_command
 from synapse_dyn.sandbox import SANDBOX_ORIGIN, Faults, Sandbox
 from synapse_dyn.v1 import BackendClient
 
@@ -285,9 +285,8 @@ def test_upload_data_collection_creates_files_units_then_tasks(sandbox, backend,
 
 def test_the_upload_command_sends_the_file_in_chunks(sandbox, url, token, payload):
     path, data = payload
-    result = CliRunner().invoke(upload_command, [str(path), "--chunk-size", "64KiB", "--access-token", token,
-                                                 "--tenant", "acme", "--allow-insecure", "--quiet"],
-                                env={"SYNAPSE_BACKEND_URL": url})
+    result = CliRunner().invoke(upload_command, [str(path), "--chunk-size", "64KiB", "--token", token,
+                                                 "--tenant", "acme", "--allow-insecure", "--quiet", "--host", url])
     assert result.exit_code == 0, result.output
     reply = json.loads(result.stdout)
     assert (reply["checksum"], reply["size"]) == (md5(data), SIZE)
@@ -315,7 +314,7 @@ def test_blobs_live_next_to_a_database_file_and_survive_a_restart(tmp_path):
 
 def test_an_in_memory_sandbox_removes_its_blobs_on_close(sandbox, http):
     put_chunk(http, "/chunked_upload/", b"abcd", 0, 4)
-    directory = sandbox.app.files.blobs.directory
+    directory = sandbox.app.services.blobs.directory
     assert len(list(directory.iterdir())) == 1
     sandbox.close()
     assert not directory.exists()

@@ -1,4 +1,4 @@
-"""Schemathesis against the sandbox's real HTTP server: no schema-valid request gets a 5xx.
+"""Schemathesis against the sandbox's real HTTP server: no 5xx, and every answer conforms to the schema.
 
 Schemathesis loads the bundled v2 schema *with the overrides applied* (``load_spec('v2')``'s
 document, round-tripped through JSON so it is exactly what a JSON schema file would hold), so
@@ -7,13 +7,13 @@ required field. Each operation becomes one test; each test sends a handful of ge
 (schema examples, then positive-mode fuzzing) over loopback HTTP to ``sandbox.serve(port=0)``
 with a fresh ``syn_`` access token and the tenant header.
 
-Checks used: ``not_a_server_error`` (no 5xx) and ``status_code_conformance`` (every status the
-sandbox answers is documented for the operation). Response-schema conformance is deliberately
-*not* checked: the sandbox answers inside the live backend's ``{"data": ..., "meta": ...}``
-envelope (errors inside ``{"error": ..., "meta": ...}``), while the schema describes the unwrapped
-bodies that the client returns after stripping the envelope, so schemathesis'
-``response_schema_conformance`` would flag every response. The client's own strict response
-validation covers conformance instead (tests/test_properties.py and the sandbox tests).
+The schema describes success bodies as the client returns them, after it strips the backend's
+``{data, meta}`` envelope; the wire carries the envelope. So schemathesis gets the document with
+a test-only override (:func:`envelope_overrides`, the same patch mechanism as ``overrides/``) that
+wraps every JSON success response in the envelope the backend sends (a list: ``data`` = the items,
+``meta.pagination`` = the cursors); error answers are already documented as ``{error, meta}``.
+Checks: ``not_a_server_error`` (no 5xx), ``status_code_conformance`` (every status is documented)
+and ``response_schema_conformance`` (every body matches its documented schema).
 """
 
 from __future__ import annotations
@@ -26,13 +26,48 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 import synapse_dyn
+from synapse_dyn.overrides import OverrideReport, apply_patches, pointer, validate_overrides
 from synapse_dyn.sandbox import Sandbox
 
 REGISTRY = synapse_dyn.load_spec("v2", cache=False)  # overrides applied; no cache write at import time
-DOCUMENT = json.loads(json.dumps(REGISTRY.document))  # a private copy: schemathesis normalises it in place
+META = {"type": "object", "required": ["request_id"], "properties": {
+    "request_id": {"type": "string"},
+    "pagination": {"type": "object", "properties": {
+        "next_cursor": {"type": "string", "nullable": True}, "previous_cursor": {"type": "string", "nullable": True},
+        "count": {"type": "integer"}, "per_page": {"type": "integer"}}}}}
+
+
+def envelope_overrides(registry: synapse_dyn.Registry) -> dict[str, Any]:
+    """Patches replacing each JSON success schema with the ``{data, meta}`` envelope around it."""
+    patches = []
+    for op in registry.operations:
+        for status, response in op.responses.items():
+            content = (registry.resolve(response) or {}).get("content") or {}
+            if not status.startswith("2") or "application/json" not in content:
+                continue
+            schema = content["application/json"].get("schema") or {}
+            data = {"type": "array", "items": op.list_item_schema} if op.is_paginated else schema
+            patches.append({"id": f"envelope-{op.qualified_name}-{status}", "op": "replace",
+                            "target": pointer(["paths", op.path, op.method, "responses", status, "content",
+                                               "application/json", "schema"]),
+                            "value": {"type": "object", "required": ["data", "meta"],
+                                      "properties": {"data": data, "meta": META}}})
+    return {"patches": patches}
+
+
+def enveloped_document() -> dict[str, Any]:
+    """The bundled document (its overrides applied) with the envelope patches applied on top: a JSON copy."""
+    document = json.loads(json.dumps(REGISTRY.document))  # private: schemathesis normalises it in place
+    report = OverrideReport()
+    apply_patches(document, validate_overrides(envelope_overrides(REGISTRY), "envelope overrides"), report)
+    assert report.ok and report.applied, report
+    return document
+
+
+DOCUMENT = enveloped_document()
 TENANT = "acme"
 EMAIL = "schemathesis@example.com"
 MAX_EXAMPLES = 10
@@ -53,7 +88,7 @@ CONFIG = schemathesis.Config.from_dict({
     },
 })
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
-CHECKS = [not_a_server_error, status_code_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +124,7 @@ def headers(sandbox: Sandbox, base_url: str) -> dict[str, str]:
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
-def test_no_server_error_for_schema_valid_requests(case: Any, base_url: str, headers: dict[str, str]) -> None:
+def test_schema_valid_requests_get_conforming_answers(case: Any, base_url: str, headers: dict[str, str]) -> None:
     response = case.call(base_url=base_url, headers=headers, timeout=10)
     case.validate_response(response, checks=CHECKS)
     assert response.status_code < 500, response.text

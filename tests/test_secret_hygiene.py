@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import traceback
 import warnings
 
 import pytest
@@ -20,6 +22,11 @@ EMAIL = "hygiene@example.com"
 
 def _leaks(text: str, secrets: list[str]) -> list[str]:
     return [s for s in secrets if s and s in text]
+
+
+def _chain(exc: BaseException) -> str:
+    """The whole exception chain as logging, Sentry or pytest would print it (causes and contexts too)."""
+    return "".join(traceback.format_exception(exc))
 
 
 def test_full_workflow_leaks_no_secret(caplog, tmp_path, monkeypatch) -> None:
@@ -55,7 +62,7 @@ def test_full_workflow_leaks_no_secret(caplog, tmp_path, monkeypatch) -> None:
             with pytest.raises(errors.SynapseError) as info:
                 failing()
             seen += [str(info.value), repr(info.value), repr(getattr(info.value, "detail", ""))]
-            seen += [repr(getattr(info.value, "details", ""))]
+            seen += [repr(getattr(info.value, "details", "")), _chain(info.value)]
 
         secrets = [access, drf, PASSWORD]
         monkeypatch.setenv("SYNAPSE_DYN_CONFIG_DIR", str(tmp_path / "config"))
@@ -90,3 +97,39 @@ def test_full_workflow_leaks_no_secret(caplog, tmp_path, monkeypatch) -> None:
     assert "Error: NotFoundError 404" in "\n".join(outputs)
     assert "Traceback" in "\n".join(outputs)  # --debug really showed tracebacks, and they were clean
     assert "syn_***" in "\n".join(outputs)  # dry-run shows the masked header
+
+
+RESPONSE_TOKEN = "syn_PLAINTEXTresponseToken0123456789"
+NUMERIC_PASSWORD = 73519460281937  # a traceback shows the failing source line: no secret literal in it
+
+
+def test_exception_chains_carry_no_secret_or_value(httpserver, monkeypatch, tmp_path) -> None:
+    """Every failure's full chain (format_exception: causes included) is free of secrets and of the values."""
+    monkeypatch.setenv("SYNAPSE_DYN_CONFIG_DIR", str(tmp_path / "config"))
+    invalid = {"data": {"id": "not-an-integer", "token": RESPONSE_TOKEN, "description": ["x"]}}
+    httpserver.expect_request("/v2/tokens/", method="POST").respond_with_json(invalid, status=201)
+    url = httpserver.url_for("").rstrip("/")
+    access = "syn_requestToken00000000000000hygiene"
+    client = Client(url, access_token=access, tenant="acme", allow_insecure=True, retries=0)
+    failures = [
+        lambda: client.tokens.create({"description": "leaky"}),                    # strict response validation
+        lambda: client.auth.login(email=EMAIL, password=["list-password-" + PASSWORD]),  # request validation
+        lambda: client.auth.login(email=EMAIL, password=NUMERIC_PASSWORD),
+        lambda: client.set_access_token("syn_vt\x0b" + PASSWORD),                 # refused header value
+        lambda: client.set_access_token("syn_ff\x0c" + PASSWORD),
+    ]
+    texts = []
+    for failing in failures:
+        with pytest.raises(errors.SynapseError) as info:
+            failing()
+        texts += [str(info.value), repr(info.value), _chain(info.value)]
+    assert "ValidationError" in texts[2] and "does not match" in texts[0]
+    secrets = [RESPONSE_TOKEN, PASSWORD, access, str(NUMERIC_PASSWORD)]
+    assert _leaks("\n".join(texts), secrets) == []
+
+    body = json.dumps({"email": EMAIL, "password": ["list-password-" + PASSWORD]})
+    result = CliRunner().invoke(cli, ["--host", url, "--tenant", "acme", "--token", access, "--debug", "auth",
+                                      "login", "--data", body], prog_name="synapse-dyn")
+    output = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "Traceback" in output and result.exit_code != 0
+    assert _leaks(output, secrets) == [], "synapse-dyn --debug printed a secret in a traceback"

@@ -345,7 +345,12 @@ def test_the_engine_loads_the_schema_with_its_overrides(registry):
     assert registry.operation("chunked_upload.start").operation_id == "create_chunked_upload_chunk"
     assert registry.operation("chunked_upload.complete").operation_id == "finish_chunked_upload"
     assert registry.operation("tasks.list").operation_id == "list_tasks_plain"
-    assert registry.auth_scheme == EXPECTED_AUTH
+    from synapse_dyn.conventions import auth_scheme
+
+    expected = {name: auth_scheme(name, spec, name) for name, spec in EXPECTED_AUTH.items()}
+    assert dict(registry.conventions.auth) == expected
+    assert registry.conventions.family == "v1"
+    assert registry.conventions.pagination.style == "offset"
 
 
 def test_every_table_entry_calls_an_operation_the_engine_knows(registry):
@@ -390,9 +395,10 @@ def test_shared_page_parameters():
 
 
 def test_every_paginated_schema_has_the_offset_shape():
-    for name, schema in SCHEMA["components"]["schemas"].items():
-        if name.startswith("Paginated"):
-            _assert_offset_page(schema, name)
+    pages = {name: schema for name, schema in SCHEMA["components"]["schemas"].items() if name.startswith("Paginated")}
+    assert len(pages) >= 5, sorted(pages)
+    for name, schema in pages.items():
+        _assert_offset_page(schema, name)
 
 
 def test_agents_list_is_a_plain_array():
@@ -512,7 +518,6 @@ def test_auth_extension_and_security_schemes():
 
 def test_table_header():
     assert TABLE["version"] == 1
-    assert set(TABLE["composites"]) == COMPOSITES
     assert not set(ENTRIES) & COMPOSITES
 
 

@@ -28,7 +28,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import synapse_dyn.v1 as v1
-from synapse_dyn.cli_upload import parse_size, upload_command
+from synapse_dyn.cli.upload import parse_size, upload_command
 
 MiB = 1024 * 1024
 TOKEN = "tok-0123456789"
@@ -321,6 +321,51 @@ def test_a_reply_url_on_another_origin_is_not_followed(server, backend, tmp_path
     assert [start for _, start, _ in backend.chunks] == [0]
 
 
+def _chunk_start(request: Request) -> int:
+    return int(re.match(r"bytes (\d+)-", request.headers["Content-Range"]).group(1))
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_chunk_answered_with_5xx_is_retried(client, backend, tmp_path, status):
+    chunk = 256 * 1024
+    source = random_file(tmp_path / "busy.bin", 3 * chunk)
+    refused: list[int] = []
+    store = backend.store_chunk
+
+    def busy_once(request: Request, upload_id: str) -> Response:
+        if _chunk_start(request) == chunk and not refused:
+            refused.append(len(request.files["file"].read()))
+            return json_response({"detail": "busy"}, status)
+        return store(request, upload_id)
+
+    backend.store_chunk = busy_once
+    result = client.create_chunked_upload(source, chunk_size=chunk)
+    assert refused == [chunk]
+    assert [start for _, start, _ in backend.chunks] == [0, chunk, 2 * chunk]
+    assert result["checksum"] == md5_of(source)
+
+
+@pytest.mark.parametrize("shift", ["skips-bytes", "no-progress", "past-the-end", "not-a-number"])
+def test_a_reply_with_an_impossible_offset_stops_the_upload(client, backend, tmp_path, shift):
+    chunk = 100_000
+    source = random_file(tmp_path / "offset.bin", 3 * chunk)
+    store = backend.store_chunk
+
+    def lying(request: Request, upload_id: str) -> Response:
+        answer = store(request, upload_id)
+        reply = json.loads(answer.get_data())
+        start = _chunk_start(request)
+        reply["offset"] = {"skips-bytes": start + chunk + 1, "no-progress": start, "past-the-end": 3 * chunk + 1,
+                           "not-a-number": str(start + chunk)}[shift]
+        return json_response(reply)
+
+    backend.store_chunk = lying
+    with pytest.raises(v1.ProtocolError, match="offset") as caught:
+        client.create_chunked_upload(source, chunk_size=chunk)
+    assert "bytes 0-99999" in str(caught.value)
+    assert len(backend.chunks) == 1 and backend.finished == []
+
+
 def test_the_core_client_has_named_steps_of_the_protocol(server):
     core = v1.BackendClient(server.url_for("/"), TOKEN, allow_insecure=True).client
     assert {"start", "update", "complete", "retrieve"} <= set(dir(core.chunked_upload))
@@ -361,7 +406,7 @@ def test_120_mib_upload_sends_three_50_mib_chunks_within_two_chunks_of_memory(se
     assert report["offsets"] == [chunk, 2 * chunk, 120 * MiB]
     assert report["result"]["checksum"] == md5_of(big_file) == backend.finished[0]["md5"]
     assert report["result"]["size"] == 120 * MiB
-    assert chunk <= report["peak"] < 2 * chunk  # one chunk buffer; never two chunks, never the file
+    assert report["peak"] < 2 * chunk  # chunks are streamed from the file: never two chunks, never the file
     print(f"\n120 MiB chunked upload: client peak traced memory {report['peak'] / MiB:.1f} MiB "
           f"(chunk {chunk / MiB:.0f} MiB), {120 / report['elapsed']:.0f} MiB/s under tracemalloc")
 
@@ -476,7 +521,7 @@ def test_parse_size():
 def test_upload_command_uploads_in_chunks_and_prints_the_reply(server, backend, tmp_path):
     source = random_file(tmp_path / "cli.bin", 700_000)
     result = CliRunner().invoke(upload_command, [
-        str(source), "--chunk-size", "256KiB", "--base-url", server.url_for("/"), "--access-token", TOKEN,
+        str(source), "--chunk-size", "256KiB", "--host", server.url_for("/"), "--token", TOKEN,
         "--allow-insecure", "--quiet"])
     assert result.exit_code == 0, result.output
     reply = json.loads(result.stdout)
@@ -487,12 +532,13 @@ def test_upload_command_uploads_in_chunks_and_prints_the_reply(server, backend, 
 def test_upload_command_names_the_resume_url_when_interrupted(server, backend, tmp_path, monkeypatch):
     source = random_file(tmp_path / "cli-drop.bin", 300_000)
     backend.drop_starts.add(100_000)
-    monkeypatch.setenv("SYNAPSE_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("SYNAPSE_BACKEND_URL", server.url_for("/"))
+    monkeypatch.setenv("SYNAPSE_BACKEND_V2_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("SYNAPSE_BACKEND_V2_HOST", server.url_for("/"))
+    monkeypatch.setenv("SYNAPSE_DYN_CONFIG_DIR", str(tmp_path / "config"))
     runner = CliRunner()
     args = [str(source), "--chunk-size", "100000", "--allow-insecure", "-q"]
     failed = runner.invoke(upload_command, [*args, "--retries", "0"])
-    assert failed.exit_code == 1
+    assert failed.exit_code == 10  # transport: the connection dropped
     match = re.search(r"--resume (\S+)", failed.output)
     assert match, failed.output
     before = len(backend.chunks)

@@ -17,7 +17,7 @@ import click
 
 from .. import __version__
 from . import exitcodes
-from .globals import GLOBAL_FLAGS, GlobalOptions, help_options, prescan
+from .options import attach_globals, root_options
 from .state import AppState, CliError
 
 PROG_NAME = "synapse-dyn"
@@ -32,8 +32,26 @@ BUILTINS: dict[str, tuple[str, str, str]] = {
     "schema": ("synapse_dyn.cli.schema_cmds", "schema_group", "Sync, diff, inventory and check schemas."),
     "completion": ("synapse_dyn.cli.completion", "completion_command", "Print the shell completion script."),
     "sandbox": ("synapse_dyn.sandbox.cli", "sandbox_group", "Run and manage the local sandbox backend."),
-    "upload": ("synapse_dyn.cli_upload", "upload_command", "Upload a file with the v1 chunked-upload protocol."),
+    "config": ("synapse_dyn.cli.config_cmd", "config_group", "Get, set and unset defaults (host, tenant, output)."),
+    "upload": ("synapse_dyn.cli.upload", "upload_command", "Upload a file with the v1 chunked-upload protocol."),
+    "mcp": ("synapse_dyn.mcp.cli", "mcp_command", "Serve the loaded schema's operations as MCP tools."),
+    "stubs": ("synapse_dyn.stubs.cli", "stubs_command", "Write typing stubs for the loaded schema."),
+    "proxy": ("synapse_dyn.proxy.cli", "proxy_command", "Run a validating pass-through proxy (drift radar)."),
 }
+
+
+# resource word -> {command: (module, attribute)}: CLI commands beside the schema's verbs (gh's auth status)
+EXTRA_COMMANDS: dict[str, dict[str, tuple[str, str]]] = {
+    "auth": {"status": ("synapse_dyn.cli.profiles", "auth_status_command")},
+}
+
+
+def _extras_group(word: str, extras: dict[str, tuple[str, str]]) -> click.Group:
+    """A group holding only the extra commands, for a schema without that resource."""
+    group = click.Group(word, help=f"{word} commands of the CLI.")
+    for name, (module_name, attr) in extras.items():
+        group.add_command(getattr(importlib.import_module(module_name), attr), name)
+    return group
 
 
 def _unavailable(name: str, reason: str) -> click.Command:
@@ -45,43 +63,16 @@ def _unavailable(name: str, reason: str) -> click.Command:
 
 
 class RootGroup(click.Group):
-    """The top-level group: pre-scans global options, builds resource groups lazily, maps errors."""
+    """The top-level group: global options via click, resource groups built lazily, errors mapped."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            options, rest = prescan(list(args))
-            word = next((t for t in rest if not t.startswith("-")), None)
-            if word in BUILTINS:
-                clash = self._builtin_option_names(ctx, word, rest) & GLOBAL_FLAGS
-                if clash:
-                    options, rest = prescan(list(args), local=(word, frozenset(clash)))
-        except click.UsageError as exc:
-            if ctx.resilient_parsing:
-                options, rest = GlobalOptions(), list(args)
-            else:
-                exc.ctx = ctx
-                raise
-        if isinstance(ctx.obj, AppState):
-            ctx.obj.options = options
-        else:
-            ctx.obj = AppState(options)
-        _configure_logging(ctx, ctx.obj)
+        if not isinstance(ctx.obj, AppState):
+            ctx.obj = AppState()
         ctx.call_on_close(ctx.obj.close)
-        return super().parse_args(ctx, rest)
-
-    def _builtin_option_names(self, ctx: click.Context, word: str, rest: list[str]) -> set[str]:
-        """Option spellings declared by a built-in command and the subcommands named after it."""
-        command: click.Command | None = self.get_command(ctx, word)
-        names: set[str] = set()
-        tokens = iter(rest[rest.index(word) + 1:])
-        while command is not None:
-            for param in command.params:
-                names.update(getattr(param, "opts", ()), getattr(param, "secondary_opts", ()))
-            if not isinstance(command, click.Group):
-                break
-            sub = next((t for t in tokens if not t.startswith("-")), None)
-            command = command.get_command(ctx, sub) if sub else None
-        return names
+        if not args and not ctx.resilient_parsing:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     # -- commands -----------------------------------------------------------
     def _resource_words(self, ctx: click.Context) -> dict[str, str]:
@@ -105,19 +96,21 @@ class RootGroup(click.Group):
         if cmd_name in BUILTINS:
             module_name, attr, _ = BUILTINS[cmd_name]
             try:
-                return getattr(importlib.import_module(module_name), attr)
+                return attach_globals(getattr(importlib.import_module(module_name), attr))
             except ImportError as exc:
                 return _unavailable(cmd_name, str(exc))
         words = self._resource_words(ctx)
         word = cmd_name if cmd_name in words else cmd_name.replace("_", "-")
+        extras = EXTRA_COMMANDS.get(word, {})
         if word not in words:
-            return None
+            return attach_globals(_extras_group(word, extras)) if extras else None
         from .resources import ResourceGroup, resource_summary
 
         state = AppState.of(ctx)
         node = state.registry.root.children[words[word]]
         state.built.append(words[word])
-        return ResourceGroup(word, node, help_text=resource_summary(node, state.registry.document))
+        group = ResourceGroup(word, node, help_text=resource_summary(node, state.registry.document), extras=extras)
+        return attach_globals(group)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         from .resources import resolve_or_explain
@@ -154,12 +147,40 @@ class RootGroup(click.Group):
             except (click.ClickException, click.exceptions.Exit, click.Abort):
                 raise
             except KeyboardInterrupt:
-                click.echo("Interrupted.", err=True)
-                ctx.exit(exitcodes.INTERRUPTED)
+                raise click.Abort() from None
             except Exception as exc:
                 if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
-                    raise
+                    _quiet_stdout()
+                    ctx.exit(exitcodes.OK)
                 ctx.exit(report_error(state, exc))
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """click's main, but Ctrl-C (at any prompt too) exits 130 and a closed pipe exits quietly."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("Interrupted.", err=True)
+            sys.exit(exitcodes.INTERRUPTED)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else exitcodes.OK)
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (``| head -1``): drop what is left, as other Unix tools do."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def report_error(state: AppState, exc: BaseException) -> int:
@@ -169,36 +190,21 @@ def report_error(state: AppState, exc: BaseException) -> int:
     if state.options.debug:
         import traceback
 
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    line = exitcodes.error_line(exc)
+        from ..masking import scrub
+
+        sys.stderr.write(scrub("".join(traceback.format_exception(exc))))  # every credential seen is masked
+    from .textsafe import escape_controls
+
+    line = escape_controls(exitcodes.error_line(exc))
     if not isinstance(exc, SynapseError):
         line += "" if state.options.debug else " (unexpected; run with --debug for the traceback)"
     click.echo(line, err=True)
     return exitcodes.exit_code_for(exc)
 
 
-def _configure_logging(ctx: click.Context, state: AppState) -> None:
-    if not state.options.debug:
-        return
-    import logging
-
-    logger = logging.getLogger("synapse_dyn")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-
-    def undo() -> None:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
-
-    ctx.call_on_close(undo)
-
-
-@click.group(PROG_NAME, cls=RootGroup, context_settings=CONTEXT_SETTINGS, params=help_options(),
-             invoke_without_command=False, no_args_is_help=True)
-@click.version_option(__version__, "--version", prog_name=PROG_NAME)
+@click.group(PROG_NAME, cls=RootGroup, context_settings=CONTEXT_SETTINGS, params=root_options(),
+             invoke_without_command=False, no_args_is_help=False)
+@click.version_option(__version__, "-V", "--version", prog_name=PROG_NAME)
 def cli() -> None:
     """Every operation of the Synapse API as a command, built from its OpenAPI document.
 
@@ -207,9 +213,15 @@ def cli() -> None:
     synapse-dyn projects retrieve 42 -o yaml
     synapse-dyn projects tags 42 create --name urgent --category project
 
-    Global options work before or after the command. Exit codes: 0 ok, 2 usage, 3 validation,
-    4 auth, 5 forbidden, 6 not found, 7 conflict, 8 rate limited, 9 server, 10 transport,
-    11 schema, 1 other.
+    Global options work before or after the command (--schema before it). Exit codes: 0 ok,
+    2 usage, 3 validation, 4 auth, 5 forbidden, 6 not found, 7 conflict, 8 rate limited,
+    9 server, 10 transport, 11 schema, 130 interrupted, 1 other.
+
+    \b
+    Environment: SYNAPSE_BACKEND_V2_HOST, SYNAPSE_BACKEND_V2_TENANT,
+    SYNAPSE_BACKEND_V2_ACCESS_TOKEN, SYNAPSE_BACKEND_V2_DRF_TOKEN, SYNAPSE_DYN_PROFILE,
+    SYNAPSE_DYN_OUTPUT, SYNAPSE_DYN_SCHEMA, SYNAPSE_DYN_OVERRIDES, SYNAPSE_DYN_CONFIG_DIR (profiles and defaults),
+    SYNAPSE_DYN_DATA_DIR (synced schemas), NO_COLOR.
     """
 
 

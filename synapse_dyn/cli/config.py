@@ -1,4 +1,4 @@
-"""The CLI's config file: named profiles (host, tenant, tokens) and which one is current.
+"""The CLI's config file: named profiles (host, tenant, tokens), which one is current, and defaults.
 
 The file is JSON in ``platformdirs.user_config_dir('synapse-dyn')`` (``$SYNAPSE_DYN_CONFIG_DIR``
 overrides). It holds secrets, so it is always written with mode 0600 through a temp file
@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..util.atomic import write_atomic
+from ..util.dirs import user_dir
 
 CONFIG_ENV = "SYNAPSE_DYN_CONFIG_DIR"
 CONFIG_FILE = "config.json"
 PROFILE_KEYS = ("host", "tenant", "email", "access_token", "access_token_id", "drf_token")
 SECRET_KEYS = ("access_token", "drf_token")
+DEFAULT_KEYS = {"host": "backend base URL", "tenant": "tenant code", "output": "table, wide, json, yaml or ndjson"}
 
 
 def config_dir() -> Path:
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("synapse-dyn", appauthor=False))
+    return user_dir("config", CONFIG_ENV)
 
 
 def config_path() -> Path:
@@ -49,19 +47,9 @@ def permission_warning(path: Path) -> str | None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write text to path with mode 0600: exclusive temp file, fsync, atomic replace."""
+    """Write text to path with mode 0600, fsync'd and replaced atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=0o600, fsync=True)
 
 
 @dataclass
@@ -71,6 +59,7 @@ class Config:
     path: Path
     current: str | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -89,10 +78,13 @@ class Config:
         if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
             raise ConfigurationError(f"{path} is not a synapse-dyn config (expected an object with 'profiles')")
         profiles = {str(k): dict(v) for k, v in (data.get("profiles") or {}).items() if isinstance(v, dict)}
-        return cls(path, data.get("current"), profiles)
+        defaults = {str(k): str(v) for k, v in (data.get("defaults") or {}).items() if k in DEFAULT_KEYS}
+        return cls(path, data.get("current"), profiles, defaults)
 
     def save(self) -> None:
-        payload = {"current": self.current, "profiles": self.profiles}
+        payload: dict[str, Any] = {"current": self.current, "profiles": self.profiles}
+        if self.defaults:
+            payload["defaults"] = self.defaults
         write_private(self.path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
     def active_name(self, explicit: str | None = None) -> str:

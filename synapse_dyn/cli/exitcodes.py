@@ -30,6 +30,10 @@ Every failure prints one line to stderr (``Error: NotFoundError 404 NOT_FOUND: .
 
 from __future__ import annotations
 
+from typing import Any
+
+import click
+
 from .. import errors
 
 OK = 0
@@ -60,6 +64,19 @@ _BY_CLASS: tuple[tuple[type[BaseException], int], ...] = (
     (errors.UnknownArgumentError, USAGE),
     (errors.ConfigurationError, USAGE),
 )
+
+
+class CliError(click.ClickException):
+    """An expected failure: printed as one ``Error: ...`` line, exiting with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        from .textsafe import escape_controls
+
+        click.echo(f"Error: {escape_controls(self.format_message())}", err=True)
 
 
 def exit_code_for(exc: BaseException) -> int:

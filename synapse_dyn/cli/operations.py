@@ -12,10 +12,10 @@ import click
 
 from ..registry import Operation
 from .globals import RESERVED_LONG_NAMES
-from .params import NULL, OptionShape, argument_type, load_body, option_shape
+from .params import NULL, OptionShape, argument_type, complete_json_source, load_body, option_shape
 from .state import AppState
 
-COMMAND_OPTIONS = frozenset({"data", "all", "help"})
+COMMAND_OPTIONS = frozenset({"data", "all", "help", "max-items", "watch", "follow", "interval"})
 RENAMED = {"dry-run": "server-dry-run"}
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
 
@@ -34,10 +34,14 @@ class Binding:
     name: str
 
 
-def _first_sentence(text: str, limit: int = 110) -> str:
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)\.\s")
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence ("e.g." and "i.e." do not end one), cut at ``limit`` characters."""
     text = " ".join((text or "").split())
-    cut = text.find(". ")
-    text = text[: cut + 1] if 0 < cut < limit else text
+    match = _SENTENCE_END.search(text)
+    text = text[: match.start() + 1] if match and match.start() < limit else text
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -101,13 +105,33 @@ class OperationCommand(click.Command):
             out.append(self._option(long_name, dest, shape, _option_help(description, required, where),
                                     click_required))
             self.bindings.append(Binding(dest, location, name))
+        return out + self._command_options(taken)
+
+    def _command_options(self, taken: set[str]) -> list[click.Parameter]:
+        """The CLI's own options of this operation: --data, --all / --max-items, --follow, --watch, --interval."""
+        op = self.op
+        out: list[click.Parameter] = []
         if op.body is not None:
-            out.append(click.Option(["--data"], metavar="JSON|@FILE|-",
+            out.append(click.Option(["--data"], metavar="JSON|@FILE|-", shell_complete=complete_json_source,
                                     help="The whole request body as JSON, @file.json, or - for stdin; "
                                          "field options override its fields."))
         if op.is_paginated:
             out.append(click.Option(["--all", "list_all"], is_flag=True,
                                     help="Stream every page (follows the cursor)."))
+            # ``--limit`` is the same option unless the schema has a parameter of that name (offset pages)
+            names = ["--max-items"] + ([] if "limit" in taken else ["--limit"])
+            out.append(click.Option([*names, "max_items"], type=click.IntRange(min=1), metavar="N",
+                                    help="Stop after N items, across pages."))
+            out.append(click.Option(["--follow"], is_flag=True,
+                                    help="Keep polling and print new items as they appear (Ctrl-C stops)."))
+        from .watch import status_values
+
+        if op.method == "get" and not op.is_paginated and status_values(op):
+            out.append(click.Option(["--watch"], is_flag=True,
+                                    help="Poll until the status is terminal (see synapse-dyn --help)."))
+        if op.is_paginated or status_values(op):
+            out.append(click.Option(["--interval"], type=click.FloatRange(min=0), default=2.0, show_default=True,
+                                    metavar="SECONDS", help="Seconds between polls (--watch, --follow)."))
         return out
 
     @staticmethod
@@ -125,8 +149,9 @@ class OperationCommand(click.Command):
         from ..docs import help_text
 
         formatter.write_paragraph()
+        text = help_text(self.op).replace("list_all=True", "--all")  # the CLI's words, not Python's
         with formatter.indentation():
-            for line in help_text(self.op).splitlines():
+            for line in text.splitlines():
                 formatter.write(f"{'':>{formatter.current_indent}}{line}\n" if line.strip() else "\n")
 
     # -- running ------------------------------------------------------------
@@ -136,13 +161,12 @@ class OperationCommand(click.Command):
 
 def parents_of(ctx: click.Context) -> list[Any]:
     """The parent ids given to nested resource groups on the way to this command, outermost first."""
-    from .resources import NestedGroup
-
     found: list[Any] = []
     current: click.Context | None = ctx.parent
     while current is not None:
-        if isinstance(current.command, NestedGroup):
-            found.insert(0, current.params[NestedGroup.PARENT_DEST])
+        dest = getattr(current.command, "PARENT_DEST", None)  # a resources.NestedGroup
+        if dest is not None:
+            found.insert(0, current.params[dest])
         current = current.parent
     return found
 
@@ -177,6 +201,12 @@ def bound_method(client: Any, op: Operation, parents: list[Any]) -> Any:
     return getattr(target, op.verb)
 
 
+def needs_credentials(op: Operation) -> bool:
+    """False for operations the schema marks public (``security: []``), e.g. auth login."""
+    security = op.raw.get("security", op.registry.document.get("security"))
+    return security != [] and security != [{}]
+
+
 def run_operation(ctx: click.Context, op: Operation, bindings: list[Binding]) -> None:
     """Call the operation with the parsed command line and print the result."""
     import logging
@@ -184,28 +214,56 @@ def run_operation(ctx: click.Context, op: Operation, bindings: list[Binding]) ->
     from . import output, safety
 
     state = AppState.of(ctx)
+    if ctx.params.get("data") == "-" and (state.options.token_stdin or state.options.drf_token_stdin):
+        raise click.BadParameter("stdin cannot carry both the body and a token (--token-stdin)",
+                                 param_hint="'--data'")
     own_args, keywords = collect_arguments(op, bindings, ctx.params)
-    client = state.client()
+    client = state.client(need_credentials=needs_credentials(op))
     method = bound_method(client, op, parents_of(ctx))
     logging.getLogger(__name__).debug("%s: %s %s, path %s, keywords %s", op.qualified_name,
                                       op.method.upper(), op.path, own_args, sorted(keywords))
-    if state.options.dry_run or op.method == "delete":
+    prepared = None
+    if state.options.dry_run or state.options.curl or op.method == "delete":
         prepared = method.prepare(*own_args, **keywords)
-        if state.options.dry_run:
-            safety.print_dry_run(state, prepared.describe())
+        if state.options.dry_run or state.options.curl:
+            safety.print_dry_run(state, prepared)
             return
         safety.confirm(state, f"send {prepared.method} {prepared.url}")
 
-    fmt = state.output_format
-    columns = _columns(op) if fmt == "table" else None
+    opts = output.options_for(state, _columns(op) if state.output_format in ("table", "wide") else None,
+                              batch=_batch_size(op, keywords))
+    params = ctx.params
     with client.capture_request_ids():
-        if ctx.params.get("list_all"):
-            output.stream(method(*own_args, list_all=True, **keywords), fmt, columns=columns)
-        else:
-            output.emit(method(*own_args, **keywords), fmt, columns=columns, note=state.note)
+        if params.get("watch") or params.get("follow"):
+            from .watch import follow, watch
+
+            if params.get("watch"):
+                watch(state, op, method, own_args, keywords, opts, params["interval"])
+            else:
+                follow(state, op, method, own_args, keywords, opts, params["interval"])
+        elif params.get("list_all") or params.get("max_items"):
+            import itertools
+
+            items = method(*own_args, list_all=True, **keywords)
+            output.stream(itertools.islice(items, params.get("max_items")), opts)
+        else:  # a DELETE was prepared (and confirmed) above: send that request, not a second binding
+            output.emit(client.send(prepared) if prepared is not None else method(*own_args, **keywords), opts)
         request_id = client.last_request_id
     if request_id:
         state.note(f"request_id={request_id}")
+
+
+def _batch_size(op: Operation, keywords: dict[str, Any]) -> int:
+    """About one page: the size asked for, else the schema's default page size, else 50."""
+    try:
+        size_param = op.pagination.size_param
+    except Exception:  # noqa: BLE001 - a schema without pagination conventions
+        return 50
+    given = keywords.get(size_param)
+    if isinstance(given, int) and given > 0:
+        return given
+    default = ((op.query_params.get(size_param) or {}).get("schema") or {}).get("default")
+    return default if isinstance(default, int) and default > 0 else 50
 
 
 def _columns(op: Operation) -> list[str] | None:
@@ -215,4 +273,3 @@ def _columns(op: Operation) -> list[str] | None:
         return schema_columns(op) or None
     except (KeyError, TypeError, ValueError):
         return None
-

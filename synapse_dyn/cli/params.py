@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,16 @@ def read_json_source(value: str, what: str = "value") -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise click.BadParameter(f"{label} is not valid JSON: {exc}") from None
+
+
+def complete_json_source(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """``@`` followed by file names (``--data @proj<TAB>``); ``-`` for stdin."""
+    if not incomplete.startswith("@"):
+        return ["-", "@"] if not incomplete else []
+    import glob
+
+    matches = sorted(glob.glob(glob.escape(incomplete[1:]) + "*"))[:200]
+    return [f"@{m}/" if os.path.isdir(m) else f"@{m}" for m in matches]
 
 
 def load_body(data: str | None, fields: dict[str, Any] | None = None) -> Any:
@@ -99,7 +110,9 @@ class JsonOrText(click.ParamType):
             return read_json_source(value)
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except ValueError as exc:
+            if value.lstrip().startswith(("{", "[")):  # meant as JSON: never send it as a string
+                self.fail(f"is not valid JSON: {exc}", param, ctx)
             return value
         return NULL if parsed is None else parsed
 
@@ -129,6 +142,10 @@ class TypedChoice(click.Choice):
     def __init__(self, values: list[Any]) -> None:
         self.values = {str(v): v for v in values}
         super().__init__(list(self.values), case_sensitive=True)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        shown = "|".join(c if c else '""' for c in self.values)
+        return f"[{shown}]" if not param.required or param.param_type_name == "option" else f"{{{shown}}}"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = super().convert(str(value), param, ctx)

@@ -15,14 +15,20 @@ import click
 
 from ..registry import Operation, ResourceNode
 from .operations import OperationCommand, cli_name
+from .options import attach_globals
 from .params import argument_type
 from .state import AppState
 
 VERB_ORDER = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+# words users of gh, aws and kubectl type, and the verb they mean (for the "did you mean" hint only)
+SYNONYMS = {"get": "retrieve", "show": "retrieve", "describe": "retrieve", "view": "retrieve",
+            "delete": "destroy", "remove": "destroy", "rm": "destroy", "ls": "list", "new": "create",
+            "add": "create", "edit": "partial-update", "patch": "partial-update", "put": "update"}
 
 
 def unknown_name_message(kind: str, name: str, where: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(name, valid, n=1)
+    meant = SYNONYMS.get(name.lower())
+    close = [meant] if meant in valid else sorted(difflib.get_close_matches(name, valid, n=3), key=valid.index)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"No such {kind} {name!r}{where}.{hint} Valid: {', '.join(valid)}"
 
@@ -48,14 +54,17 @@ def ordered_verbs(node: ResourceNode) -> list[str]:
 class ResourceGroup(click.Group):
     """A resource: its verbs and nested resources, as lazily built subcommands."""
 
-    def __init__(self, name: str, node: ResourceNode, *, help_text: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, name: str, node: ResourceNode, *, help_text: str | None = None,
+                 extras: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(name, help=help_text, **kwargs)
         self.node = node
+        self.extras = extras or {}
 
     def _entries(self) -> dict[str, tuple[str, str]]:
-        """command word -> ('verb' | 'child', registry name); verbs first in CRUD order."""
+        """command word -> ('verb' | 'child' | 'extra', name); verbs first in CRUD order."""
         entries = {cli_name(v): ("verb", v) for v in ordered_verbs(self.node)}
         entries.update({cli_name(c): ("child", c) for c in sorted(self.node.children)})
+        entries.update({word: ("extra", word) for word in self.extras if word not in entries})
         return entries
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -72,12 +81,17 @@ class ResourceGroup(click.Group):
         kind, name = found
         word = cli_name(name)
         state = AppState.of(ctx)
+        if kind == "extra":
+            import importlib
+
+            module_name, attr = self.extras[name]
+            return attach_globals(getattr(importlib.import_module(module_name), attr))
         if kind == "verb":
             state.built.append(".".join(self.node.path + (name,)))
-            return OperationCommand(word, self.node.verbs[name])
+            return attach_globals(OperationCommand(word, self.node.verbs[name]))
         child = self.node.children[name]
         state.built.append(".".join(child.path))
-        return NestedGroup(word, child)
+        return attach_globals(NestedGroup(word, child))
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         where = f" under {' '.join(cli_name(p) for p in self.node.path)!r}"
@@ -87,6 +101,8 @@ class ResourceGroup(click.Group):
         """List verbs and nested resources from the registry, without building their commands."""
         rows = [(cli_name(v), self.node.verbs[v].summary or f"{self.node.verbs[v].method.upper()} "
                  f"{self.node.verbs[v].path}") for v in ordered_verbs(self.node)]
+        rows += [(word, "(CLI) " + (self.get_command(ctx, word).get_short_help_str(60) or ""))
+                 for word in self.extras if word not in self.node.verbs]
         if rows:
             with formatter.section("Verbs"):
                 formatter.write_dl(rows)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..util.atomic import write_atomic
 from . import exitcodes
 from .state import AppState, CliError
 
@@ -20,27 +19,41 @@ def schema_group() -> None:
 
 
 @schema_group.command("sync")
-@click.option("--url", required=True, help="Where to download the schema (https).")
+@click.option("--url", required=True, help="Where to download the schema (https; http needs --allow-insecure).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: the bundled v2 schema).")
-@click.option("--allow-insecure", is_flag=True, help="Allow a plain http URL.")
-@click.option("--lenient", is_flag=True,
-              help="Write the schema even when openapi-spec-validator reports problems (it must still load).")
-def schema_sync(url: str, out: Path | None, allow_insecure: bool, lenient: bool) -> None:
-    """Download a schema, check that it loads (and passes openapi-spec-validator), write it atomically."""
-    from ..schema_tools import sync_schema
-    from ..spec import schema_path
+              help="Where to write it (default: the user data dir, which the CLI then uses).")
+@click.option("--strict", is_flag=True, help="Fail (exit 11) on validator findings the bundled overrides leave.")
+@click.pass_context
+def schema_sync(ctx: click.Context, url: str, out: Path | None, strict: bool) -> None:
+    """Download a schema, report validator findings, check it loads with the bundled overrides, write it.
 
-    if url.startswith("http://") and not allow_insecure:
-        raise click.BadParameter("plain http is refused; use https or pass --allow-insecure", param_hint="'--url'")
+    The file is written as published, atomically, to the user data dir
+    ($SYNAPSE_DYN_DATA_DIR overrides); from then on the CLI builds its commands from it
+    unless --schema or $SYNAPSE_DYN_SCHEMA says otherwise. A refused connection exits 10,
+    an unusable schema 11.
+    """
+    from .datadir import synced_path
+    from .schema_sync import after_sync, sync
+
+    state = AppState.of(ctx)
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter("expected an http(s) URL", param_hint="'--url'")
-    target = out or schema_path("v2")
-    result = sync_schema(url, target, allow_insecure=allow_insecure, strict=not lenient)
-    for problem in result.problems:
-        click.echo(f"Warning: openapi-spec-validator: {problem}", err=True)
-    click.echo(f"wrote {result.path} ({result.operations} operations, sha256 {result.sha256[:16]}, "
-               f"openapi-spec-validator: {result.validator})")
+    if url.startswith("http://") and not state.options.allow_insecure:
+        raise click.BadParameter("plain http is refused; use https or pass --allow-insecure", param_hint="'--url'")
+    report = sync(url, out or synced_path(), allow_insecure=state.options.allow_insecure)
+    for finding in report.fixed:
+        click.echo(f"finding (fixed by the bundled overrides): {finding}", err=True)
+    for finding in report.remaining:
+        click.echo(f"finding: {finding}", err=True)
+    if strict and report.remaining:
+        raise CliError(f"{len(report.remaining)} validator finding(s) remain after the bundled overrides "
+                       f"(--strict); nothing was written", exitcodes.SCHEMA)
+    report.write()
+    click.echo(f"wrote {report.target} ({report.operations} operations, sha256 {report.sha256[:16]}; "
+               f"{len(report.fixed)} finding(s) fixed by overrides, {len(report.remaining)} remaining)")
+    if out is None:
+        state.note("The CLI now builds its commands from this schema (unless --schema or SYNAPSE_DYN_SCHEMA).")
+    after_sync(state, report.target)
 
 
 @schema_group.command("diff")
@@ -49,9 +62,15 @@ def schema_sync(url: str, out: Path | None, allow_insecure: bool, lenient: bool)
 @click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
 @click.option("--overrides", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Apply this overrides file to both schemas (default: compare them as published).")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the schemas differ (as git diff --exit-code).")
 @click.pass_context
-def schema_diff(ctx: click.Context, old: str, new: str, as_json: bool, overrides: str | None) -> None:
-    """Operations added, removed and changed from OLD to NEW (paths, URLs, or v2)."""
+def schema_diff(ctx: click.Context, old: str, new: str, as_json: bool, overrides: str | None,
+                exit_code: bool) -> None:
+    """Operations added, removed and changed from OLD to NEW (paths, URLs, or v2).
+
+    Operations are named both ways: the CLI's words (projects tags list) and Python's
+    (projects.tags.list).
+    """
     from ..schema_tools import diff_registries
     from ..spec import load_spec
     from .output import to_json, to_yaml
@@ -59,41 +78,49 @@ def schema_diff(ctx: click.Context, old: str, new: str, as_json: bool, overrides
     state = AppState.of(ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        before = load_spec(old, overrides=overrides or False)
-        after = load_spec(new, overrides=overrides or False)
+        before = load_spec(old, overrides=overrides or False, allow_insecure=state.options.allow_insecure)
+        after = load_spec(new, overrides=overrides or False, allow_insecure=state.options.allow_insecure)
     diff = diff_registries(before, after)
-    fmt = "json" if as_json else (state.options.output or "table")
+    fmt = "json" if as_json else state.output_format
     if fmt in ("json", "ndjson"):
-        click.echo(to_json(diff.to_dict()))
+        click.echo(to_json(_with_cli_names(diff.to_dict())))
     elif fmt == "yaml":
-        click.echo(to_yaml(diff.to_dict()), nl=False)
+        click.echo(to_yaml(_with_cli_names(diff.to_dict())), nl=False)
     else:
         _print_diff_table(diff, old, new)
+    if exit_code and not diff.is_empty():
+        ctx.exit(1)
+
+
+def command_words(python_name: str) -> str:
+    """``projects.tags.list`` -> ``projects tags list`` (the words typed on the command line)."""
+    from .operations import cli_name
+
+    return " ".join(cli_name(part) for part in python_name.split("."))
+
+
+def _with_cli_names(data: dict[str, Any]) -> dict[str, Any]:
+    for entries in data.values():
+        for entry in entries:
+            entry["command"] = command_words(entry["name"])
+    return data
 
 
 def _print_diff_table(diff: Any, old: str, new: str) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from .tables import console
+    """Plain rows: change, command words, Python name, details (one line per detail)."""
+    from .tables import print_rows
 
     if diff.is_empty():
         click.echo(f"no operation changes between {old} and {new}")
         return
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold",
-                  title=f"{old} -> {new}: {len(diff.added)} added, {len(diff.removed)} removed, "
-                        f"{len(diff.changed)} changed")
-    table.add_column("change", no_wrap=True)
-    table.add_column("operation", no_wrap=True)
-    table.add_column("details", overflow="fold")
-    for ref in diff.added:
-        table.add_row(Text("added"), Text(ref.name), Text(f"{ref.method} {ref.path}"))
-    for ref in diff.removed:
-        table.add_row(Text("removed"), Text(ref.name), Text(f"{ref.method} {ref.path}"))
-    for change in diff.changed:
-        table.add_row(Text("changed"), Text(change.name), Text("\n".join(_change_lines(change))))
-    console().print(table)
+    click.echo(f"{old} -> {new}: {len(diff.added)} added, {len(diff.removed)} removed, "
+               f"{len(diff.changed)} changed")
+    rows = [{"change": kind, "command": command_words(ref.name), "python": ref.name,
+             "details": f"{ref.method} {ref.path}"} for kind, refs in (("added", diff.added),
+                                                                      ("removed", diff.removed)) for ref in refs]
+    rows += [{"change": "changed", "command": command_words(c.name), "python": c.name,
+              "details": "; ".join(_change_lines(c))} for c in diff.changed]
+    print_rows(rows, ["change", "command", "python", "details"])
 
 
 def _change_lines(change: Any) -> list[str]:
@@ -121,24 +148,26 @@ def schema_inventory(ctx: click.Context, schema: str | None) -> None:
     from ..schema_tools import inventory_rows
     from ..spec import load_spec
     from .operations import cli_name
-    from .output import emit
+    from .output import show
 
     state = AppState.of(ctx)
     registry = load_spec(schema) if schema else state.registry
     rows = [{**row, "resource": " ".join(cli_name(p) for p in row["resource"].split(".")),
-             "verb": cli_name(row["verb"])} for row in inventory_rows(registry)]
-    emit(rows, state.output_format, columns=["resource", "verb", "method", "path", "summary"], note=state.note)
+             "verb": cli_name(row["verb"]), "python": f"{row['resource']}.{row['verb']}"}
+            for row in inventory_rows(registry)]
+    show(state, rows, ["resource", "verb", "python", "method", "path", "summary"])
 
 
 @schema_group.command("check-overrides")
 @click.option("--overrides", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Overrides file to check (default: the bundled one for the schema).")
+@click.option("--examples", is_flag=True, help="Also validate every example in the schema against its own schema.")
 @click.pass_context
-def schema_check_overrides(ctx: click.Context, overrides: str | None) -> None:
+def schema_check_overrides(ctx: click.Context, overrides: str | None, examples: bool) -> None:
     """Check that every override patch still applies to the schema (global --schema, else the active one).
 
     Exits 11 when a patch's drift is gone from the schema (remove the patch) or its
-    target is missing (fix the patch).
+    target is missing (fix the patch), or with --examples when an example disagrees with its schema.
     """
     from ..spec import load_spec
 
@@ -151,10 +180,20 @@ def schema_check_overrides(ctx: click.Context, overrides: str | None) -> None:
         click.echo(f"resolved (remove the patch): {text}")
     for text in report.missing:
         click.echo(f"missing (fix the patch): {text}")
-    if report.resolved or report.missing:
-        raise CliError(f"{len(report.resolved)} resolved and {len(report.missing)} missing override(s) "
-                       f"for {registry.label}", exitcodes.SCHEMA)
-    click.echo(f"all {len(report.applied)} patches apply to {registry.label}")
+    found = []
+    if examples:
+        from ..schema_tools import check_examples
+
+        found = check_examples(registry)
+        for finding in found:
+            click.echo(f"example disagrees with its schema: {finding.line()}")
+    if report.resolved or report.missing or found:
+        raise CliError(f"{len(report.resolved)} resolved and {len(report.missing)} missing override(s)"
+                       + (f", {len(found)} example disagreement(s)" if examples else "")
+                       + f" for {registry.label}", exitcodes.SCHEMA)
+    skipped = f" ({len(report.not_applicable)} not applicable to this schema family)" if report.not_applicable else ""
+    click.echo(f"all {len(report.applied)} patches apply to {registry.label}{skipped}"
+               + ("; every example matches its schema" if examples else ""))
 
 
 @schema_group.command("drift-report")
@@ -162,7 +201,10 @@ def schema_check_overrides(ctx: click.Context, overrides: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the proposed overrides here instead of stdout.")
 def schema_drift_report(path: str, out: Path | None) -> None:
-    """Turn a drift log (recorded with drift_log=...) into proposed override patches (YAML)."""
+    """Turn a drift log into proposed override patches (YAML).
+
+    Record a log from the CLI with the global --drift-log FILE (or Client(drift_log=FILE)).
+    """
     try:
         from ..drift import propose_overrides
     except ImportError as exc:
@@ -175,13 +217,5 @@ def schema_drift_report(path: str, out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out, text, mode=0o644)
     click.echo(f"wrote {out}", err=True)

@@ -1,42 +1,47 @@
 """Demo data, the persistent default sandbox, and the ``sandbox demo`` walkthrough.
 
-Demo data is created through the real Client over the in-process transport, so it is
-exactly what the backend would hold after the same calls.
+Demo data is created through the real Client over the in-process transport (never through fault
+injection), so it is exactly what the backend would hold after the same calls. The demo user's
+password is random, made when the user is seeded and printed by whoever needs it (``sandbox serve
+--demo-data``); the database keeps only hashes, so every open of the persistent sandbox mints a new
+secret for the same demo token object (earlier secrets stay valid until that token is deleted).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..auth import mask_token
+from ..util.dirs import user_dir
+from .accounts import new_access_token
+from .behaviours.crud import crud
 from .service import SANDBOX_ORIGIN, Sandbox
 
 DEMO_EMAIL = "demo@synapse.local"
-DEMO_PASSWORD = "synapse-demo"
 DEMO_TENANT = "demo"
 DEMO_TASKS = 30
 DB_ENV = "SYNAPSE_DYN_SANDBOX_DB"
-_TOKEN_KEY = "demo_access_token"
+_TOKEN_KEY = "demo_token_id"
+_SEEDED_KEY = "demo_seeded"
+_LEGACY_TOKEN_KEY = "demo_access_token"
 _WORKFLOW = ("data_collections.create", "data_units.create", "projects.create", "tasks.create")
 
 
 def default_db_path() -> Path:
     """``$SYNAPSE_DYN_SANDBOX_DB``, else ``sandbox.db`` in the user data directory."""
     env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("synapse-dyn", appauthor=False)) / "sandbox.db"
+    return Path(env).expanduser() if env else user_dir("data") / "sandbox.db"
 
 
 def _client(sandbox: Sandbox, **kwargs: Any) -> Any:
     from ..client import Client
 
-    return Client(SANDBOX_ORIGIN, transport=sandbox.transport(), schema=sandbox.registry, retries=0, **kwargs)
+    return Client(SANDBOX_ORIGIN, transport=sandbox.transport(faults=False), schema=sandbox.registry, retries=0,
+                  **kwargs)
 
 
 def _has(sandbox: Sandbox, *dotted: str) -> bool:
@@ -44,22 +49,66 @@ def _has(sandbox: Sandbox, *dotted: str) -> bool:
     return all(name in names for name in dotted)
 
 
-def ensure_demo_data(sandbox: Sandbox, tasks: int = DEMO_TASKS) -> str:
-    """Seed the demo user, tenant and workflow once; returns the demo access token."""
+def new_password() -> str:
+    """A random demo password (printed once, stored hashed)."""
+    return secrets.token_urlsafe(12)
+
+
+def ensure_demo_data(sandbox: Sandbox, tasks: int = DEMO_TASKS, password: str | None = None) -> str:
+    """Seed the demo user, tenant and workflow once; returns a fresh secret for the demo access token.
+
+    ``password`` (re)sets the demo user's password; without it a new user gets a random one.
+    """
     with sandbox.store.transaction():
-        token = sandbox.store.get_meta(_TOKEN_KEY)
-        if token and sandbox.store.access_token(token):
-            return token
-        sandbox.create_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_TENANT)
-        token = sandbox.issue_token(DEMO_EMAIL, DEMO_TENANT, description="demo")
-        if _has(sandbox, *_WORKFLOW):
-            with _client(sandbox, access_token=token, tenant=DEMO_TENANT) as client:
-                seed_workflow(client, tasks)
-        for name, res in sandbox.app.resources.items():
-            if not res.has_create and not res.parent_params and res.has_retrieve and name not in ("tenants", "tokens"):
-                sandbox.seed(name, 3, tenant=DEMO_TENANT)
-        sandbox.store.set_meta(_TOKEN_KEY, token)
-    return token
+        forget_legacy_token(sandbox)
+        seeded = sandbox.store.get_meta(_SEEDED_KEY) is not None
+        if not seeded or password is not None:
+            sandbox.create_user(DEMO_EMAIL, password or new_password(), DEMO_TENANT)
+        token = demo_token(sandbox)
+        if not seeded:
+            seed_demo_objects(sandbox, token, tasks)
+            sandbox.store.set_meta(_SEEDED_KEY, "1")
+        return token
+
+
+def forget_legacy_token(sandbox: Sandbox) -> None:
+    """An older sandbox kept the demo token in clear in ``meta``: keep only which token object it was."""
+    legacy = sandbox.store.get_meta(_LEGACY_TOKEN_KEY)
+    if legacy is None:
+        return
+    record = sandbox.store.access_token(legacy)
+    if record is not None:
+        sandbox.store.set_meta(_TOKEN_KEY, str(record[2]))
+    sandbox.store.set_meta(_SEEDED_KEY, "1")
+    sandbox.store.delete_meta(_LEGACY_TOKEN_KEY)
+
+
+def demo_token(sandbox: Sandbox) -> str:
+    """A new secret for the demo token object (a new object when that one was deleted)."""
+    token_id = sandbox.store.get_meta(_TOKEN_KEY)
+    found = sandbox.store.user_by_email(DEMO_EMAIL)
+    if found is None:
+        sandbox.create_user(DEMO_EMAIL, new_password(), DEMO_TENANT)
+    elif token_id is not None and sandbox.store.has_access_token(int(token_id)):
+        secret = new_access_token()
+        sandbox.store.add_access_token(secret, found[0].id, DEMO_TENANT, int(token_id))
+        return secret
+    secret = sandbox.issue_token(DEMO_EMAIL, DEMO_TENANT, description="demo")
+    record = sandbox.store.access_token(secret)
+    if record is not None:
+        sandbox.store.set_meta(_TOKEN_KEY, str(record[2]))
+    return secret
+
+
+def seed_demo_objects(sandbox: Sandbox, token: str, tasks: int) -> None:
+    """The demo workflow (when the schema has it) and sample objects of read-only resources."""
+    if _has(sandbox, *_WORKFLOW):
+        with _client(sandbox, access_token=token, tenant=DEMO_TENANT) as client:
+            seed_workflow(client, tasks)
+    traits = crud(sandbox.app.services).traits
+    for name, res in sandbox.app.resources.items():
+        if not res.has_create and not res.parent_params and res.has_retrieve and not traits.of(res):
+            sandbox.seed(name, 3, tenant=DEMO_TENANT)
 
 
 def seed_workflow(client: Any, tasks: int) -> tuple[Any, Any, list[Any]]:
@@ -89,12 +138,13 @@ def open_default(path: str | os.PathLike[str] | None = None) -> tuple[Sandbox, d
 def run_demo(echo: Callable[[str], Any] = print, *, db: str | os.PathLike[str] | None = None,
              tasks: int = 25, per_page: int = 10) -> dict[str, Any]:
     """Walk through login -> access token -> data -> pages -> retrieve -> permissions, printing each step."""
+    password = new_password()
     with Sandbox(db=db) as sandbox:
-        sandbox.create_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_TENANT)
+        sandbox.create_user(DEMO_EMAIL, password, DEMO_TENANT)
         echo(f"Sandbox: {sandbox.registry.label} schema, {len(sandbox.registry.operations)} operations, "
              f"{'database ' + str(sandbox.db_path) if sandbox.db_path else 'in-memory database'}")
         with _client(sandbox, tenant=DEMO_TENANT) as client:
-            client.auth.login(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+            client.auth.login(email=DEMO_EMAIL, password=password)
             echo(f"1. login as {DEMO_EMAIL}: DRF token {mask_token(client.credentials.get('drf_token'))}")
 
             created = client.tokens.create({"description": "sandbox demo"})

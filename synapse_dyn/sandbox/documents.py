@@ -50,6 +50,7 @@ class Documents:
         self.minimal = Faker(registry, minimal=True)
         self._compiled: dict[int, tuple[Any, CompiledSchema]] = {}
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, bool]]]] = {}
+        self._fill_plans: dict[tuple[str, int], tuple[Any, list[tuple[str, Any, bool, bool]]]] = {}
 
     def fits(self, value: Any, schema: Any) -> bool:
         """Whether a value satisfies a (response-direction) schema."""
@@ -66,24 +67,32 @@ class Documents:
         """Add every response property the document lacks: context values, timestamps, generated values."""
         stamp = now()
         for schema in schemas:
-            props, required = self.faker.properties(schema)
-            for name, prop in props.items():
-                if self.faker.hidden(prop, "response") or lookup(doc, name) is not MISSING:
-                    continue
-                if self.secret(name, prop) and name not in required:
+            for name, prop, optional_secret, optional_list in self.fill_plan(schema):
+                if optional_secret or lookup(doc, name) is not MISSING:
                     continue
                 candidate = context.get(name, MISSING)
                 if candidate is MISSING and name in TIMESTAMP_FIELDS:
                     candidate = stamp
                 if candidate is MISSING and name.endswith("_display") and isinstance(doc.get(name[:-8]), str):
                     candidate = humanize(doc[name[:-8]])
-                if candidate is MISSING and self._optional_list(prop):
+                if candidate is MISSING and optional_list:
                     candidate = []
                 if candidate is not MISSING and self.fits(candidate, prop):
                     doc[name] = candidate
                 else:
                     doc[name] = self.fresh(prop, name=name, seed=seed)
         return doc
+
+    def fill_plan(self, schema: dict[str, Any]) -> list[tuple[str, Any, bool, bool]]:
+        """(name, schema, optional secret, optional list) of each property a stored document gets; cached."""
+        key = ("fill", id(schema))
+        cached = self._fill_plans.get(key)
+        if cached is None:
+            props, required = self.faker.properties(schema)
+            cached = (schema, [(name, prop, name not in required and self.secret(name, prop), self._optional_list(prop))
+                               for name, prop in props.items() if not self.faker.hidden(prop, "response")])
+            self._fill_plans[key] = cached
+        return cached[1]
 
     def secret(self, name: str, prop: Any) -> bool:
         """A property that holds a credential: never invented, only shown when the server set it."""

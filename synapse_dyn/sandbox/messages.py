@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import mmap
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from ..conventions import Envelope
 
 STATUS_CODES = {
     400: "VALIDATION_ERROR",
@@ -14,10 +17,13 @@ STATUS_CODES = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    411: "LENGTH_REQUIRED",
+    413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
     500: "INTERNAL_ERROR",
     502: "BAD_GATEWAY",
+    501: "NOT_IMPLEMENTED",
     503: "SERVICE_UNAVAILABLE",
 }
 
@@ -29,12 +35,12 @@ def new_request_id() -> str:
 
 @dataclass(slots=True)
 class Request:
-    """One HTTP request as the sandbox sees it (header names lower-cased)."""
+    """One HTTP request as the sandbox sees it (header names lower-cased; a large body is a memory map)."""
 
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytes | mmap.mmap = b""
 
     @property
     def path(self) -> str:
@@ -95,13 +101,20 @@ def json_response(status: int, payload: Any, request_id: str, headers: dict[str,
     return Response(status, out, body)
 
 
-def error_payload(error: ApiError, request_id: str, *, enveloped: bool) -> dict[str, Any]:
-    """The backend's error envelope (v2), or DRF's shapes (v1: ``detail`` or field -> messages), plus ``extra``."""
-    if enveloped:
+def error_payload(error: ApiError, request_id: str, envelope: Envelope) -> dict[str, Any]:
+    """The backend's error shape for an envelope convention, plus ``extra``.
+
+    ``meta`` (v2): ``{"error": {code, message, details}, "meta": {request_id}}``; ``flag``: the
+    failure flag and message; ``none`` (v1, DRF): ``detail``, or field -> messages for a 400.
+    """
+    if envelope.style == "meta":
         inner: dict[str, Any] = {"code": error.code, "message": error.message}
         if error.details:
             inner["details"] = error.details
-        return {"error": {**inner, **error.extra}, "meta": {"request_id": request_id}}
+        return {"error": {**inner, **error.extra}, envelope.meta: {"request_id": request_id}}
+    if envelope.style == "flag":
+        return {envelope.ok: False, envelope.message: error.message, envelope.data: None, "code": error.code,
+                **error.extra}
     if error.status == 400 and error.details:
         fields: dict[str, Any] = {}
         for detail in error.details:
@@ -110,7 +123,6 @@ def error_payload(error: ApiError, request_id: str, *, enveloped: bool) -> dict[
     return {"detail": error.message, **error.extra}
 
 
-def error_response(error: ApiError, request_id: str, *, enveloped: bool) -> Response:
+def error_response(error: ApiError, request_id: str, envelope: Envelope) -> Response:
     """An error answer in the schema family's error shape."""
-    return json_response(error.status, error_payload(error, request_id, enveloped=enveloped), request_id,
-                         error.headers)
+    return json_response(error.status, error_payload(error, request_id, envelope), request_id, error.headers)

@@ -1,4 +1,4 @@
-"""Cursor pages (v2: opaque cursors, stable order by id) and offset pages (v1: page/page_size).
+"""Cursor pages (v2: opaque cursors, stable order by id) and offset pages (page numbers or item offsets).
 
 A cursor encodes a position (an object id) and a direction; pages are read straight
 from the store in id order, so inserts and deletes between requests never make a
@@ -18,6 +18,7 @@ from .messages import ApiError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
+MAX_POSITION = 2**62  # positions are SQLite integers: anything larger is refused, not an overflow
 
 Rows = Iterator[tuple[int, dict[str, Any]]]
 
@@ -46,6 +47,9 @@ def decode_cursor(text: str) -> tuple[int, bool]:
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise ApiError(404, "Invalid cursor", code="INVALID_CURSOR") from None
+    if not -MAX_POSITION <= position <= MAX_POSITION:
+        raise ApiError(400, "Invalid cursor: its position is out of range.", code="INVALID_CURSOR",
+                       details=[{"field": "cursor", "message": "Out of range."}])
     return position, bool(reverse)
 
 
@@ -103,16 +107,14 @@ class OffsetPage:
     previous: str | None
 
 
-def offset_page(rows: Rows, keep: Callable[[dict[str, Any]], bool], *, page: Any, size: int,
-                url: str, query: list[tuple[str, str]], page_param: str = "page") -> OffsetPage:
-    """One numbered page with the total count and absolute next/previous links."""
-    try:
-        number = int(page) if page not in (None, "") else 1
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        raise ApiError(404, "Invalid page.", code="INVALID_PAGE")
-    start = (number - 1) * size
+def offset_page(rows: Rows, keep: Callable[[dict[str, Any]], bool], *, position: Any, size: int,
+                url: str, query: list[tuple[str, str]], param: str = "page", by_page: bool = True) -> OffsetPage:
+    """One page with the total count and absolute next/previous links.
+
+    ``by_page``: ``position`` is a page number from 1 (``page=2``); otherwise an item offset from 0
+    (``offset=50``), as ``limit``/``offset`` pagination counts.
+    """
+    start = _start(position, size, by_page)
     count = 0
     items = []
     for object_id, doc in rows:
@@ -120,14 +122,30 @@ def offset_page(rows: Rows, keep: Callable[[dict[str, Any]], bool], *, page: Any
             if start <= count < start + size:
                 items.append((object_id, doc))
             count += 1
-    if number > 1 and start >= count:
+    if by_page and start > 0 and start >= count:
         raise ApiError(404, "Invalid page.", code="INVALID_PAGE")
 
-    def link(target: int) -> str:
-        params = [(k, v) for k, v in query if k != page_param]
-        if target > 1:
-            params.append((page_param, str(target)))
+    def link(target: int) -> str | None:
+        params = [(k, v) for k, v in query if k != param]
+        if target > (1 if by_page else 0):
+            params.append((param, str(target)))
         return url + ("?" + urlencode(params) if params else "")
 
-    return OffsetPage(items, count, link(number + 1) if start + size < count else None,
-                      link(number - 1) if number > 1 else None)
+    following, preceding = (start // size + 2, start // size) if by_page else (start + size, max(start - size, 0))
+    return OffsetPage(items, count, link(following) if start + size < count else None,
+                      link(preceding) if start > 0 else None)
+
+
+def _start(position: Any, size: int, by_page: bool) -> int:
+    """The index of a page's first item; ApiError 404 for a page number, 400 for an offset, out of range."""
+    try:
+        number = int(position) if position not in (None, "") else (1 if by_page else 0)
+    except (TypeError, ValueError):
+        number = -1
+    if by_page:
+        if not 1 <= number <= MAX_POSITION:
+            raise ApiError(404, "Invalid page.", code="INVALID_PAGE")
+        return (number - 1) * size
+    if not 0 <= number <= MAX_POSITION:
+        raise ApiError(400, "Invalid offset.", details=[{"field": "offset", "message": "Out of range."}])
+    return number

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import re
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -67,18 +68,19 @@ class Parser:
 
     def body(self, op: Operation, request: Request) -> Any:
         """The decoded body (None when empty); 400 for malformed JSON, 415 for an unknown encoding."""
-        if not request.body:
+        if not len(request.body):
             return None
         raw_type = request.header("content-type") or "application/json"
         content_type = raw_type.lower()
         if "multipart/form-data" in content_type:
             return self.form(op, multipart(request.body, raw_type))
+        data = request.body if isinstance(request.body, bytes) else bytes(request.body)
         if "application/x-www-form-urlencoded" in content_type:
-            return self.form(op, dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)))
-        if "json" not in content_type and request.body.lstrip()[:1] not in (b"{", b"["):
+            return self.form(op, dict(parse_qsl(data.decode("utf-8", "replace"), keep_blank_values=True)))
+        if "json" not in content_type and data.lstrip()[:1] not in (b"{", b"["):
             raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
         try:
-            value = json.loads(request.body, parse_constant=_refuse_constant)
+            value = json.loads(data, parse_constant=_refuse_constant)
             _check_strict_json(value)
             return value
         except (ValueError, UnicodeError, RecursionError):
@@ -91,10 +93,11 @@ class Parser:
                 for k, v in form.items()}
 
 
-def multipart(body: bytes, content_type: str) -> dict[str, Any]:
+def multipart(body: bytes | mmap.mmap, content_type: str) -> dict[str, Any]:
     """Form fields as strings and file parts as UploadedFile; 400 when the body is not multipart.
 
-    Parts are found by searching for the boundary, so a 50 MB chunk is sliced, not parsed line by line.
+    Parts are found by searching for the boundary, so a 50 MB chunk is sliced, not parsed line by line;
+    ``body`` may be a memory map of a spooled file (file parts are then views of it, not copies).
     """
     boundary = _boundary(content_type)
     if not boundary:

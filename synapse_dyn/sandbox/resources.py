@@ -24,10 +24,8 @@ class Resource:
     key_param: str = "id"
     id_kind: str = "integer"  # integer | uuid | string
     schemas: list[dict[str, Any]] = field(default_factory=list)
-    item_schemas: list[dict[str, Any]] = field(default_factory=list)
     fields: set[str] = field(default_factory=set)
     item_path: str | None = None
-    collection_path: str | None = None
     has_retrieve: bool = False
     has_create: bool = False
 
@@ -56,14 +54,13 @@ def singular(name: str) -> str:
 
 
 def list_item_schema(registry: Registry, op: Operation) -> dict[str, Any] | None:
-    """The schema of one item of a list answer (a page's ``results`` or a bare array)."""
+    """The schema of one item of a list answer (a page's results, as the conventions name them, or a bare array)."""
+    if op.is_paginated:
+        return op.list_item_schema
     schema = op.success_schema
     if not schema:
         return None
     resolved = registry.resolve(schema)
-    if op.is_paginated:
-        results = registry.resolve(registry.object_properties(resolved)["results"])
-        return results.get("items")
     if resolved.get("type") == "array":
         return resolved.get("items")
     return None
@@ -79,11 +76,9 @@ def build_resources(registry: Registry) -> dict[str, Resource]:
         res = out.setdefault(key, Resource(key, op.name.resources))
         if op.name.kind == "collection":
             res.parent_params = tuple(op.path_params)
-            res.collection_path = op.path
             if op.method == "get":
                 item = list_item_schema(registry, op)
                 if item is not None:
-                    res.item_schemas.append(item)
                     res.schemas.append(item)
             elif op.success_schema:
                 res.has_create = res.has_create or op.method == "post"

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..registry import Registry
 from ..spec import load_spec
 from .app import App
+from .behaviours import Behaviours
+from .behaviours.crud import crud
+from .behaviours.traits import ISSUES_ACCESS_TOKEN
 from .faults import NO_FAULT, Fault, Faults
-from .handlers import TOKENS
-from .messages import Request, Response
+from .messages import ApiError, Request, Response
 from .store import Store, User
 from .transport import SandboxTransport
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .server import Limits
+
 SANDBOX_ORIGIN = "https://sandbox.local"
+MAX_BODY = 64 * 1024 * 1024
 
 
 class Sandbox:
@@ -25,17 +33,22 @@ class Sandbox:
     ``schema``: a path, ``'v2'`` / ``'v1'`` (bundled), or a Registry (default: the bundled v2
     schema). ``db``: a SQLite file (created when missing; data survives restarts) or None
     for memory. ``faults``: a Faults to inject latency, errors, 429s and dropped
-    connections. Reach it with ``Client(SANDBOX_ORIGIN, transport=sandbox.transport())``
-    or over HTTP with ``with sandbox.serve(port=0) as url: ...``.
+    connections. ``max_body``: the largest request body in bytes (413 above; both transports).
+    ``traits``: which resources behave specially (default ``behaviours.traits.RESOURCE_TRAITS``);
+    ``behaviours``: a behaviours registry (default ``behaviours.BEHAVIOURS``; ``BEHAVIOURS.copy()`` to extend).
+    Reach it with ``Client(SANDBOX_ORIGIN, transport=sandbox.transport())`` or over HTTP with
+    ``with sandbox.serve(port=0) as url: ...``.
     """
 
     def __init__(self, schema: str | os.PathLike[str] | Registry | None = None, *,
                  db: str | os.PathLike[str] | None = None, faults: Faults | None = None,
-                 overrides: Any = None, enveloped: bool | None = None) -> None:
+                 overrides: Any = None, enveloped: bool | None = None, max_body: int = MAX_BODY,
+                 traits: dict[str, frozenset[str]] | None = None, behaviours: Behaviours | None = None) -> None:
         self.registry = schema if isinstance(schema, Registry) else load_spec(schema, overrides=overrides)
         self.store = Store(db)
         self.faults = faults or Faults()
-        self.app = App(self.registry, self.store, enveloped=enveloped)
+        self.max_body = max_body
+        self.app = App(self.registry, self.store, enveloped=enveloped, traits=traits, behaviours=behaviours)
 
     @property
     def db_path(self) -> Path | None:
@@ -62,16 +75,17 @@ class Sandbox:
         code = tenant or next(iter(tenants), None)
         if code not in tenants:
             raise KeyError(f"{email} is not a member of tenant {code!r}")
-        res = self.app.resources.get(TOKENS)
+        serving = crud(self.app.services)
+        res = serving.traits.resource_with(self.app.resources, ISSUES_ACCESS_TOKEN)
         context = {"tenant_id": tenants[code].id, "user_id": user.id}
         if res is not None:
-            _row, extra = self.app.handlers.insert(res, tenant=code, scope="", body={"description": description},
-                                                   context=context, user_id=user.id)
+            _row, extra = serving.insert(res, tenant=code, scope="", body={"description": description},
+                                         context=context, user_id=user.id)
             return extra["token"]
         from .accounts import new_access_token
 
         secret = new_access_token()
-        self.store.add_access_token(secret, user.id, code, self.store.next_id(TOKENS))
+        self.store.add_access_token(secret, user.id, code, self.store.next_id("access_tokens"))
         return secret
 
     def seed(self, resource: str, count: int = 1, *, tenant: str = "default", parent: Any = None,
@@ -91,10 +105,10 @@ class Sandbox:
         info = self.store.ensure_tenant(tenant)
         made = []
         for _ in range(count):
-            (object_id, doc), _extra = self.app.handlers.insert(
+            (object_id, doc), _extra = crud(self.app.services).insert(
                 res, tenant=tenant, scope="/".join(str(p) for p in parents), body=dict(fields),
                 parent=parents[-1] if parents else None, context={"tenant_id": info.id})
-            made.append(self.app.docs.project(doc, res.schemas[0], seed=object_id) if res.schemas else doc)
+            made.append(self.app.services.docs.project(doc, res.schemas[0], seed=object_id) if res.schemas else doc)
         return made
 
     # -- serving ----------------------------------------------------------
@@ -108,18 +122,39 @@ class Sandbox:
             return None
         if fault.status is not None:
             return self.app.fault_response(fault)
+        if len(request.body) > self.max_body:
+            return self.app.error(ApiError(413, f"Request body too large: the sandbox accepts at most "
+                                                f"{self.max_body} bytes.", code="PAYLOAD_TOO_LARGE"))
         response = self.app(request)
         return None if fault.drop else response
 
-    def transport(self) -> SandboxTransport:
-        """An httpx transport (sync and async) that calls this sandbox in-process."""
-        return SandboxTransport(self)
+    def exchange(self, request: Request) -> Response | None:
+        """Decide the request's fault, wait out its latency, answer: the one place faults apply (sync)."""
+        fault = self.faults.decide()
+        if fault.latency:
+            time.sleep(fault.latency)
+        return self.respond(request, fault)
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> contextlib.AbstractContextManager[str]:
+    async def exchange_async(self, request: Request) -> Response | None:
+        """``exchange`` for asyncio: the latency is awaited, so concurrent requests wait together."""
+        fault = self.faults.decide()
+        if fault.latency:
+            await asyncio.sleep(fault.latency)
+        return self.respond(request, fault)
+
+    def transport(self, *, faults: bool = True) -> SandboxTransport:
+        """An httpx transport (sync and async) that calls this sandbox in-process.
+
+        ``faults=False`` bypasses fault injection (seeding uses it, so it never fails or waits).
+        """
+        return SandboxTransport(self, faults=faults)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None
+              ) -> contextlib.AbstractContextManager[str]:
         """Serve over HTTP in a background thread: ``with sandbox.serve(port=0) as url: ...``."""
         from .server import background
 
-        return background(self, host, port)
+        return background(self, host, port, limits)
 
     def client_kwargs(self, *, access_token: str | None = None, tenant: str | None = None) -> dict[str, Any]:
         """Keyword arguments for Client/AsyncClient that reach this sandbox in-process."""
@@ -132,7 +167,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Close the database (and remove the blob directory of an in-memory sandbox)."""
-        self.app.files.close()
+        self.app.services.blobs.close()
         self.store.close()
 
     def __enter__(self) -> Sandbox:

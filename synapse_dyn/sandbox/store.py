@@ -1,8 +1,13 @@
-"""SQLite persistence for the sandbox: objects, users, tenants and access tokens.
+"""SQLite persistence for the sandbox: objects, users, tenants and credentials.
 
 One connection guarded by a lock serves every thread, so concurrent clients never
 interleave half-written transactions; a file database runs in WAL mode. Objects are
 JSON documents keyed by (resource, id) and scoped by tenant and parent path.
+
+The database (and SQLite's ``-wal`` and ``-shm`` files, which take its mode) is private to its
+owner: 0600, in a directory made 0700 when the store creates it. Passwords are salted PBKDF2
+hashes; DRF tokens and access tokens are stored as SHA-256 digests, so the file holds no
+usable credential.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -53,17 +59,22 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     tenant TEXT NOT NULL,
     object_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS drf_tokens (
+    digest TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+FILE_MODE, DIR_MODE = 0o600, 0o700
+_DIGEST_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A sandbox user."""
+    """A sandbox user (credentials are stored as digests only, never here)."""
 
     id: int
     email: str
-    drf_token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,17 @@ class Tenant:
     id: int
     code: str
     name: str
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (and missing parent directories) readable by its owner only, or tighten it."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+    with contextlib.suppress(OSError):  # a file system without modes
+        path.chmod(FILE_MODE)
 
 
 def digest(secret: str) -> str:
@@ -102,17 +124,33 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else Path(path).expanduser()
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         target = ":memory:" if self.path is None else str(self.path)
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
         self._lock = threading.RLock()
         self._depth = 0
         with self._lock:
             self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA secure_delete = ON")  # a replaced secret leaves no copy in free pages
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(SCHEMA)
+            self._hash_plain_drf_tokens()
+        if self.path is not None:
+            for suffix in ("-wal", "-shm"):
+                sidecar = self.path.with_name(self.path.name + suffix)
+                if sidecar.exists():
+                    sidecar.chmod(FILE_MODE)
+
+    def _hash_plain_drf_tokens(self) -> None:
+        """A database written by an older sandbox kept DRF tokens in clear: keep only their digests."""
+        rows = self._conn.execute("SELECT id, drf_token FROM users WHERE length(drf_token) != ?",
+                                  (_DIGEST_LENGTH,)).fetchall()
+        for user_id, token in rows:
+            self._conn.execute("UPDATE users SET drf_token = ? WHERE id = ?", (digest(token), user_id))
+            self._conn.execute("INSERT OR IGNORE INTO drf_tokens (digest, user_id) VALUES (?, ?)",
+                               (digest(token), user_id))
 
     def close(self) -> None:
         """Close the connection."""
@@ -250,14 +288,14 @@ class Store:
         """Whether a user belongs to a tenant."""
         return bool(self._query("SELECT 1 FROM memberships WHERE user_id = ? AND tenant = ?", (user_id, tenant)))
 
-    def upsert_user(self, email: str, password: str, drf_token: str) -> User:
+    def upsert_user(self, email: str, password: str) -> User:
         """Create a user, or set the password of an existing one."""
         with self.transaction() as conn:
-            row = conn.execute("SELECT id, email, drf_token FROM users WHERE email = ?", (email,)).fetchone()
+            row = conn.execute("SELECT id, email FROM users WHERE email = ?", (email,)).fetchone()
             if row is None:
                 conn.execute("INSERT INTO users (email, password, drf_token) VALUES (?, ?, ?)",
-                             (email, hash_password(password), drf_token))
-                row = conn.execute("SELECT id, email, drf_token FROM users WHERE email = ?", (email,)).fetchone()
+                             (email, hash_password(password), digest(secrets.token_hex(20))))
+                row = conn.execute("SELECT id, email FROM users WHERE email = ?", (email,)).fetchone()
             else:
                 conn.execute("UPDATE users SET password = ? WHERE id = ?", (hash_password(password), row[0]))
         return User(*row)
@@ -269,24 +307,30 @@ class Store:
 
     def user_by_email(self, email: str) -> tuple[User, str] | None:
         """(user, stored password hash) for an email, case-insensitively."""
-        rows = self._query("SELECT id, email, drf_token, password FROM users WHERE lower(email) = lower(?)", (email,))
-        return (User(*rows[0][:3]), rows[0][3]) if rows else None
+        rows = self._query("SELECT id, email, password FROM users WHERE lower(email) = lower(?)", (email,))
+        return (User(*rows[0][:2]), rows[0][2]) if rows else None
+
+    def add_drf_token(self, secret: str, user_id: int) -> None:
+        """Record a DRF token (by digest) for a user."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO drf_tokens (digest, user_id) VALUES (?, ?)", (digest(secret), user_id))
 
     def user_by_drf_token(self, token: str) -> User | None:
         """The user a DRF token belongs to."""
-        rows = self._query("SELECT id, email, drf_token FROM users WHERE drf_token = ?", (token,))
+        rows = self._query("SELECT u.id, u.email FROM users u JOIN drf_tokens d ON d.user_id = u.id "
+                           "WHERE d.digest = ?", (digest(token),))
         return User(*rows[0]) if rows else None
 
     def user(self, user_id: int) -> User | None:
         """A user by id."""
-        rows = self._query("SELECT id, email, drf_token FROM users WHERE id = ?", (user_id,))
+        rows = self._query("SELECT id, email FROM users WHERE id = ?", (user_id,))
         return User(*rows[0]) if rows else None
 
     # -- access tokens -----------------------------------------------------
     def add_access_token(self, secret: str, user_id: int, tenant: str, object_id: int) -> None:
         """Record an access token (by digest) for a user in a tenant."""
         with self.transaction() as conn:
-            conn.execute("INSERT INTO access_tokens (digest, user_id, tenant, object_id) VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT OR REPLACE INTO access_tokens (digest, user_id, tenant, object_id) VALUES (?, ?, ?, ?)",
                          (digest(secret), user_id, tenant, object_id))
 
     def access_token(self, secret: str) -> tuple[int, str, int] | None:
@@ -294,8 +338,12 @@ class Store:
         rows = self._query("SELECT user_id, tenant, object_id FROM access_tokens WHERE digest = ?", (digest(secret),))
         return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
+    def has_access_token(self, object_id: int) -> bool:
+        """Whether a token object still has a live secret."""
+        return bool(self._query("SELECT 1 FROM access_tokens WHERE object_id = ? LIMIT 1", (object_id,)))
+
     def revoke_access_token(self, object_id: int) -> None:
-        """Forget the access token of a deleted token object."""
+        """Forget every secret of a deleted token object."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM access_tokens WHERE object_id = ?", (object_id,))
 
@@ -309,3 +357,8 @@ class Store:
         """Set a sandbox bookkeeping value."""
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        """Forget a sandbox bookkeeping value."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))

@@ -6,13 +6,10 @@ and a dropped connection raises the exception httpx raises for a real one.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import TYPE_CHECKING
 
 import httpx
 
-from .faults import Fault
 from .messages import Request, Response
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,24 +37,22 @@ def dropped(request: httpx.Request) -> httpx.RemoteProtocolError:
 class SandboxTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """``Client('https://sandbox.local', transport=sandbox.transport())``: no sockets involved."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, *, faults: bool = True) -> None:
         self.sandbox = sandbox
+        self.faults = faults
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Serve one request synchronously (latency via time.sleep)."""
-        fault = self.sandbox.faults.decide()
-        if fault.latency:
-            time.sleep(fault.latency)
-        return self._serve(request, request.read(), fault)
+        body = to_request(request, request.read())
+        answer = self.sandbox.exchange(body) if self.faults else self.sandbox.respond(body)
+        return self._reply(request, answer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        fault = self.sandbox.faults.decide()
-        if fault.latency:
-            await asyncio.sleep(fault.latency)
-        return self._serve(request, await request.aread(), fault)
+        body = to_request(request, await request.aread())
+        answer = await self.sandbox.exchange_async(body) if self.faults else self.sandbox.respond(body)
+        return self._reply(request, answer)
 
-    def _serve(self, request: httpx.Request, body: bytes, fault: Fault) -> httpx.Response:
-        response = self.sandbox.respond(to_request(request, body), fault)
+    def _reply(self, request: httpx.Request, response: Response | None) -> httpx.Response:
         if response is None:
             raise dropped(request)
         return to_httpx(response, request)

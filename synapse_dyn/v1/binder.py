@@ -65,7 +65,7 @@ def describe_argument(spec: MethodSpec, op: Operation, name: str) -> str:
         return text + (f": {param['description']}" if param.get("description") else "")
     if target == "query":
         names = ", ".join(op.query_params) or "none documented"
-        extra = "; further filters pass through" if op.raw.get("x-synapse-extra-query") else ""
+        extra = "; further filters pass through" if op.extra_query else ""
         return f"dict of query parameters ({names}{extra})"
     if target == "body":
         schema = op.body.schema if op.body else None

@@ -12,101 +12,82 @@ import mimetypes
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
-import httpx
-
-from .. import core
 from .. import errors as core_errors
 from ..client import Client
+from ..core import PreparedRequest
 from ..records import Page
 from ..registry import Operation
-from ..transport import to_failure, to_raw
-from .errors import TransportClientError, as_client_error, from_failure
+from ..retry import RetryPolicy
+from ..util.plain import to_plain
+from .errors import TransportClientError, as_client_error
 from .table import MethodSpec
 from .url_conversion import MediaCache, UrlConversion
 
 LIST_ALL_PAGE_SIZE = 100
+T = TypeVar("T")
+
+plain = to_plain  # Records and Pages as the builtin dicts and lists v1 returned
 
 
-def plain(value: Any) -> Any:
-    """Records and Pages as the builtin dicts and lists v1 returned."""
-    if isinstance(value, Page):
-        return {"count": value.count, "next": value.next, "previous": value.previous,
-                "results": [plain(item) for item in value.results]}
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-def run(client: Client, flow: core.Flow) -> Any:
-    """Drive a core flow on the client's connection pool; transport failures raise v1 ClientErrors."""
+def v1_errors(step: Callable[[], T]) -> T:
+    """Run one client step; transport failures become v1 ClientErrors."""
     try:
-        return client._run(flow)
+        return step()
     except TransportClientError:
         raise
     except core_errors.TransportError as exc:
         raise as_client_error(exc) from exc
 
 
-def _flow(client: Client, op: Operation, request: core.PreparedRequest, timeout_read: float | None,
-          paginated: bool) -> core.Flow:
-    request.read_timeout = timeout_read
-    return core.call_flow(client._session, op, request, paginated=paginated)
-
-
 def prepare(client: Client, op: Operation, *, path: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
-            body: Any = None, headers: dict[str, Any] | None = None) -> core.PreparedRequest:
+            body: Any = None, headers: dict[str, Any] | None = None,
+            read_timeout: float | None = None) -> PreparedRequest:
     """The request for ``op`` with these parts (validated when the client validates requests)."""
-    return core.build_request(client._session, op, core.BoundCall(path or {}, query or {}, headers or {}, body))
+    request = client.build_request(op, path=path, query=query, headers=headers, body=body)
+    request.read_timeout = read_timeout
+    return request
+
+
+def send(client: Client, request: PreparedRequest, *, paginated: bool = False,
+         retry: RetryPolicy | None = None) -> Any:
+    """Send one request on the client (its retry policy unless ``retry``); returns plain JSON."""
+    return plain(v1_errors(lambda: client.send(request, paginated=paginated, retry=retry)))
 
 
 def call(client: Client, op: Operation, *, path: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
          body: Any = None, timeout_read: float | None = None, paginated: bool = False) -> Any:
     """Send one operation; returns the plain JSON result (a page dict for a paginated one)."""
-    request = prepare(client, op, path=path, query=query, body=body)
-    return plain(run(client, _flow(client, op, request, timeout_read, paginated)))
+    request = prepare(client, op, path=path, query=query, body=body, read_timeout=timeout_read)
+    return send(client, request, paginated=paginated)
 
 
 def page_pair(client: Client, op: Operation, query: dict[str, Any], convert: Callable[[list[Any]], None],
               timeout_read: float | None) -> tuple[Iterator[Any], int | None]:
     """(generator over every item, total count): the first page is fetched now, the rest as the generator runs."""
-    session = client._session
-    paginator = core.Paginator(session, op, core.BoundCall({}, query, {}, None))
-    first = run(client, _flow(client, op, paginator.first(), timeout_read, True))
+    pages = client.paginate(prepare(client, op, query=query, read_timeout=timeout_read))
+    first = v1_errors(lambda: next(pages))
 
     def items() -> Iterator[Any]:
-        page: Page = first
-        while True:
+        page: Page | None = first
+        while page is not None:
             results = plain(page.results)
             convert(results)
             yield from results
-            request = paginator.next(page)
-            if request is None:
-                return
-            page = run(client, _flow(client, op, request, timeout_read, True))
+            page = v1_errors(lambda: next(pages, None))
 
     return items(), first.count
 
 
-def stream_lines(client: Client, op: Operation, request: core.PreparedRequest) -> Iterator[str]:
+def stream_lines(client: Client, op: Operation, request: PreparedRequest) -> Iterator[str]:
     """Each non-empty line of a streamed text reply, newline-terminated, as it arrives."""
-    try:
-        with client._http.stream(request.method, request.url, headers=request.headers,
-                                 params=request.params) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise core.error_from_response(op.qualified_name, to_raw(response), client._session.secrets())
-            for line in response.iter_lines():
-                if line:
-                    yield line + "\n"
-    except httpx.HTTPError as exc:
-        failure = to_failure(exc)
-        where = f"{request.method} {urlsplit(request.url).path}"
-        raise from_failure(failure.kind, f"{where}: {failure.message}", sent=failure.sent) from exc
+    lines = client.iter_lines(request)
+    while True:
+        line = v1_errors(lambda: next(lines, None))
+        if line is None:
+            return
+        yield line
 
 
 def data_uri(value: Any) -> Any:
@@ -178,8 +159,9 @@ def invoke(client: Client, op: Operation, spec: MethodSpec, arguments: dict[str,
     result = call(client, op, path=path, query=query, body=body, timeout_read=spec.timeout_read,
                   paginated=paginated)
     if conversion is not None:
-        if conversion.is_list and isinstance(result, dict) and isinstance(result.get("results"), list):
-            convert(result["results"])
+        results = op.pagination.results
+        if conversion.is_list and isinstance(result, dict) and isinstance(result.get(results), list):
+            convert(result[results])
         else:
             convert(result if isinstance(result, list) else [result])
     return result

@@ -14,7 +14,7 @@ from ..client import Client
 from ..errors import ConfigurationError, SpecError
 from ..registry import Operation, Registry
 from ..spec import load_spec
-from ..transport import make_timeout
+from ..transport import DEFAULT_TIMEOUT, make_timeout
 from . import calls
 from .binder import make_method
 from .table import MethodSpec, load_table
@@ -69,7 +69,7 @@ class BackendClient(Workflows):
             drf_token=authorization_token,
             tenant=tenant,
             agent_token=agent_token,
-            timeout=timeout,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             allow_insecure=allow_insecure,
             validate_requests=validate_requests,
             validate_responses=validate_responses,

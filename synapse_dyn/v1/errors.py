@@ -72,10 +72,10 @@ class ProtocolFailedError(TransportClientError, core.ProtocolError):
 
 
 def from_failure(kind: str, message: str, *, sent: bool | None) -> TransportClientError:
-    """The v1 error for a transport failure of ``kind`` (timeout, connect, read or protocol)."""
+    """The v1 error for a transport failure of ``kind`` (timeout, connect, read, protocol or too_large)."""
     if kind == "timeout":
         return RequestTimeoutError(message, status_code=408, sent=sent)
-    if kind == "protocol":
+    if kind in ("protocol", "too_large"):
         return ProtocolFailedError(message, status_code=500, sent=sent)
     if sent is False:
         return ConnectionFailedError(message, status_code=503, sent=sent)

@@ -31,7 +31,6 @@ from ..spec import cache_dir
 from ..transport import to_failure
 from .errors import from_failure
 
-DOWNLOAD_CHUNK = 1024 * 1024
 DOWNLOAD_WORKERS = 8
 URL_PREFIXES = ("http://", "https://", "data:")
 
@@ -134,7 +133,7 @@ class MediaCache:
                     cls = error_class_for(response.status_code)
                     raise cls(f"download of {shown} failed: HTTP {response.status_code} {response.reason_phrase}",
                               status_code=response.status_code)
-                for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                for chunk in response.iter_bytes():  # as read from the socket: no re-chunking copy
                     out.write(chunk)
         except httpx.HTTPError as exc:
             failure = to_failure(exc)

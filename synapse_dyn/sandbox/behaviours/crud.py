@@ -1,9 +1,9 @@
-"""The generic behaviours, chosen by an operation's kind and method, never by its resource.
+"""The generic behaviours: plain stored objects, chosen by an operation's kind and method, never its name.
 
-collection GET lists, collection POST (or PUT) creates, item GET/PUT/PATCH/DELETE
-retrieve/update/partial_update/destroy, and every other operation (actions, schema
-endpoints) answers with data generated from its response schema. The backend's account
-rules sit on top for the login operation and the ``tokens`` and ``tenants`` resources.
+collection GET lists (cursor or offset pages, or a plain array), collection POST/PUT creates,
+item GET/PUT/PATCH/DELETE retrieve/update/partial_update/destroy, and every other operation
+(actions, schema endpoints) answers with data generated from its response schema, taking fitting
+values from the body and the caller. What makes a resource special is a trait (``traits.py``).
 """
 
 from __future__ import annotations
@@ -11,96 +11,36 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..naming import identifier, path_segments
-from ..registry import Operation
-from .accounts import Accounts, Principal, new_access_token
-from .documents import CHANGE_FIELDS, USER_FIELDS, Documents, now
-from .filters import Predicate, build_filter
-from .messages import ApiError, Request
-from .pagination import cursor_page, offset_page, page_size
-from .resources import Resource, list_item_schema, singular
-from .store import Store
+from ...naming import identifier, path_segments
+from ...registry import Operation
+from ..calls import Call, Result, mapping
+from ..documents import CHANGE_FIELDS, USER_FIELDS, Documents, now
+from ..filters import Predicate, build_filter
+from ..messages import ApiError
+from ..pagination import cursor_page, offset_page, page_size
+from ..resources import Resource, list_item_schema, singular
+from ..store import Store
+from .registry import BEHAVIOURS, Handler, Services
+from .traits import Traits, sliced
 
-CREDENTIAL_EXTENSION = "x-synapse-credential"
-TOKENS, TENANTS = "tokens", "tenants"
 _COUNT_FIELD = re.compile(r"^(?:count_(\w+)|(\w+)_count)$")
 
 Row = tuple[int, dict[str, Any]]
 Scan = Callable[..., Iterator[Row]]
 
 
-@dataclass
-class Call:
-    """One routed, authenticated and validated request."""
+class Crud:
+    """Serves calls on stored objects, shaped by the schema."""
 
-    op: Operation
-    request: Request
-    path: dict[str, Any]
-    query: dict[str, Any]
-    body: Any
-    principal: Principal | None
-    dry_run: bool = False
-
-    @property
-    def tenant(self) -> str:
-        """The caller's tenant code ('' when the operation needs none)."""
-        return self.principal.tenant.code if self.principal and self.principal.tenant else ""
-
-    @property
-    def user_id(self) -> int | None:
-        """The caller's user id."""
-        return self.principal.user.id if self.principal else None
-
-
-@dataclass
-class Result:
-    """A handler's answer before the envelope: status, data, and cursor pagination for lists."""
-
-    status: int
-    data: Any = None
-    pagination: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def is_login(op: Operation) -> bool:
-    """The operation that trades email and password for a DRF token."""
-    return CREDENTIAL_EXTENSION in op.raw or (op.method == "post" and op.path.rstrip("/").endswith("/login"))
-
-
-class Handlers:
-    """Serves calls from the store, shaped by the schema."""
-
-    def __init__(self, resources: dict[str, Resource], store: Store, docs: Documents, accounts: Accounts) -> None:
+    def __init__(self, resources: dict[str, Resource], store: Store, docs: Documents, traits: Traits) -> None:
         self.resources = resources
         self.store = store
         self.docs = docs
-        self.accounts = accounts
+        self.traits = traits
         self._counts: dict[tuple[str, int], list[tuple[str, str]]] = {}
-
-    def dispatch(self, call: Call) -> Result:
-        """Pick the behaviour for the operation's kind and method."""
-        op = call.op
-        if is_login(op):
-            return self.login(call)
-        res = self.resources.get(".".join(op.name.resources))
-        kind, method = op.name.kind, op.method
-        if res is not None and kind == "collection":
-            return self.listing(call, res) if method == "get" else self.create(call, res)
-        if res is not None and kind == "item":
-            if method == "get":
-                return self.retrieve(call, res)
-            if method in ("put", "patch"):
-                return self.update(call, res)
-            if method == "delete":
-                return self.destroy(call, res)
-            object_id, doc = self.find(call, res)
-            return self.action(call, seed=object_id, hints={**doc, **_mapping(call.body)})
-        if kind == "item_action" and res is not None and res.has_retrieve:
-            self.find(call, res)
-        return self.action(call)
+        self._read_only_fields: dict[int, frozenset[str]] = {}
 
     # -- lookups -------------------------------------------------------------
     def scope(self, call: Call, res: Resource) -> str:
@@ -117,29 +57,23 @@ class Handlers:
     def find(self, call: Call, res: Resource) -> Row:
         """The object an item path names, or ApiError 404."""
         key = str(call.path.get(res.key_param, ""))
-        if res.key == TENANTS:
-            found = next((row for row in self.tenant_rows(call) if str(row[1].get(res.key_param)) == key), None)
+        rows = self.traits.rows(call, res)
+        if rows is not None:
+            found = next((row for row in rows if str(row[1].get(res.key_param)) == key), None)
         else:
             found = self.store.find(res.key, call.tenant, self.scope(call, res), key)
-        if found is None or not _visible(call, res, found[1]):
+        if found is None or not self.traits.visible(call, res, found[1]):
             raise ApiError(404, f"No {_label(res)} matches the given query.")
         return found
 
     def scanner(self, call: Call, res: Resource) -> Scan:
         """Rows of a resource in the caller's scope, for paging."""
-        if res.key == TENANTS:
-            rows = self.tenant_rows(call)
-            return lambda after=None, before=None, descending=False: _slice(rows, after, before, descending)
+        rows = self.traits.rows(call, res)
+        if rows is not None:
+            return lambda after=None, before=None, descending=False: sliced(rows, after, before, descending)
         scope = self.scope(call, res)
         return lambda after=None, before=None, descending=False: self.store.scan(
             res.key, call.tenant, scope, after=after, before=before, descending=descending)
-
-    def tenant_rows(self, call: Call) -> list[Row]:
-        """The caller's tenants, as documents."""
-        if call.principal is None:
-            return []
-        return [(t.id, {"id": t.id, "code": t.code, "name": t.name, "slug": t.code, "is_active": True})
-                for t in self.store.tenants_of(call.principal.user.id)]
 
     # -- answers ---------------------------------------------------------------
     def context(self, call: Call) -> dict[str, Any]:
@@ -192,38 +126,40 @@ class Handlers:
 
     def predicate(self, call: Call, res: Resource) -> Predicate:
         """Which stored documents a list shows: visible to the caller and matching the filters."""
-        matches = build_filter(call.request.query, res.fields, ignore=res.parent_params)
-        return lambda doc: _visible(call, res, doc) and matches(doc)
+        paging = call.op.pagination
+        ignore = (*res.parent_params, paging.cursor_param, paging.size_param, paging.offset_param)
+        matches = build_filter(call.request.query, res.fields, ignore=ignore)
+        return lambda doc: self.traits.visible(call, res, doc) and matches(doc)
 
     def page(self, call: Call, res: Resource, scan: Scan, keep: Predicate, item_schema: dict[str, Any] | None
              ) -> Result:
-        """A cursor page (in the envelope's pagination meta) or an offset page (count/next/previous/results)."""
-        op, query = call.op, call.query
-        if op.pagination_param == "page" or ("page_size" in op.query_params and "cursor" not in op.query_params):
-            size = page_size(query.get("page_size"))
-            offset = offset_page(scan(), keep, page=query.get("page"), size=size,
-                                 url=call.request.origin + call.request.path, query=call.request.query)
+        """A page in the operation's pagination convention: cursor (meta) or offset (count/next/previous/results)."""
+        style, query = call.op.pagination, call.query
+        size = page_size(query.get(style.size_param))
+        if style.style == "offset":
+            offset = offset_page(scan(), keep, position=query.get(style.offset_param), size=size,
+                                 url=call.request.origin + call.request.path, query=call.request.query,
+                                 param=style.offset_param, by_page=style.by_page_number)
             results = [self.shape(call, res, row, item_schema) for row in offset.items]
-            return Result(op.success_status, {"count": offset.count, "next": offset.next,
-                                              "previous": offset.previous, "results": results})
-        size = page_size(query.get("per_page"))
-        cursor = query.get("cursor")
+            return Result(call.op.success_status, {style.count: offset.count, style.next: offset.next,
+                                                   style.previous: offset.previous, style.results: results})
+        cursor = query.get(style.cursor_param)
         page = cursor_page(scan, keep, size, str(cursor) if cursor else None)
         results = [self.shape(call, res, row, item_schema) for row in page.items]
-        return Result(op.success_status, results,
+        return Result(call.op.success_status, results,
                       pagination={"next_cursor": page.next, "previous_cursor": page.previous, "per_page": size})
 
     def create(self, call: Call, res: Resource) -> Result:
         """A collection POST: store the body (or each item of a list body)."""
         schema = call.op.success_schema
         if isinstance(call.body, list):  # some v1 operations take a list of objects
-            made = [self.create_one(call, res, _mapping(item)) for item in call.body]
+            made = [self.create_one(call, res, mapping(item)) for item in call.body]
             items = self.array_items(schema)
             if items is not None:
                 return Result(call.op.success_status, [self.shape(call, res, row, items) for row, _ in made])
             row, extra = made[0] if made else ((1, {}), {})
         else:
-            row, extra = self.create_one(call, res, _mapping(call.body))
+            row, extra = self.create_one(call, res, mapping(call.body))
         data = self.shape(call, res, row, schema)
         if isinstance(data, dict):
             data.update(extra)
@@ -261,21 +197,21 @@ class Handlers:
             if link and parent is not None and link not in doc and link[:-3] not in doc:
                 doc[link] = parent
             self.docs.fill(doc, res.schemas, seed=object_id, context={**(context or {}), "id": object_id})
-            extra: dict[str, Any] = {}
-            if res.key == TOKENS and user_id is not None:
-                doc.update(user_id=user_id, last_used=None)
-                extra["token"] = new_access_token()
+            extra = self.traits.before_insert(res, doc, user_id)
             if not dry_run:
                 if res.id_kind == "string" and self.store.find(res.key, tenant, scope, str(key)) is not None:
                     raise ApiError(400, f"A {_label(res)} with this {res.key_param} already exists.",
                                    details=[{"field": res.key_param, "message": "must be unique"}])
                 self.store.insert(res.key, tenant, scope, str(key), object_id, doc)
-                if "token" in extra:
-                    self.store.add_access_token(extra["token"], user_id, tenant, object_id)
+                self.traits.after_insert(res, extra, user_id, tenant, object_id)
         return (object_id, doc), extra
 
-    def _read_only(self, op: Operation) -> set[str]:
-        return {name for name, prop in op.body_fields.items() if self.docs.faker.hidden(prop, "request")}
+    def _read_only(self, op: Operation) -> frozenset[str]:
+        found = self._read_only_fields.get(id(op))
+        if found is None:
+            found = self._read_only_fields[id(op)] = frozenset(
+                name for name, prop in op.body_fields.items() if self.docs.faker.hidden(prop, "request"))
+        return found
 
     # -- item ----------------------------------------------------------------
     def retrieve(self, call: Call, res: Resource) -> Result:
@@ -286,7 +222,7 @@ class Handlers:
         """An item PUT/PATCH: merge the body into the stored object."""
         object_id, doc = self.find(call, res)
         read_only = self._read_only(call.op)
-        doc.update({k: v for k, v in _mapping(call.body).items() if k not in read_only and k != res.key_param})
+        doc.update({k: v for k, v in mapping(call.body).items() if k not in read_only and k != res.key_param})
         stamp = now()
         for name in CHANGE_FIELDS & set(doc):
             doc[name] = stamp
@@ -300,8 +236,7 @@ class Handlers:
         if not call.dry_run:
             with self.store.transaction():
                 self.store.delete(res.key, row[0])
-                if res.key == TOKENS:
-                    self.store.revoke_access_token(row[0])
+                self.traits.after_delete(res, row[0])
         schema = call.op.success_schema
         if call.op.success_status == 204 or not schema:
             return Result(call.op.success_status)
@@ -314,7 +249,7 @@ class Handlers:
         if op.is_paginated:
             return self.alias_list(call)
         if hints is None:
-            hints = {**self.context(call), **_mapping(call.body)}
+            hints = {**self.context(call), **mapping(call.body)}
         data = self.docs.generate(op.success_schema, seed=seed, hints=hints)
         return Result(op.success_status, None if op.success_status == 204 else data)
 
@@ -328,22 +263,6 @@ class Handlers:
         if target is None:
             return self.page(call, Resource("", ()), lambda **_: iter(()), lambda _doc: True, item_schema)
         return self.page(call, target, self.scanner(call, target), self.predicate(call, target), item_schema)
-
-    def login(self, call: Call) -> Result:
-        """Check email and password; answer with the user's DRF token."""
-        body = _mapping(call.body)
-        user = self.accounts.login(body.get("email", body.get("username")), body.get("password"))
-        field_name = (call.op.raw.get(CREDENTIAL_EXTENSION) or {}).get("drf_token", "token")
-        data = self.docs.generate(call.op.success_schema, seed=user.id,
-                                  hints={field_name: user.drf_token, "id": user.id, "email": user.email})
-        data = data if isinstance(data, dict) else {}
-        data[field_name] = user.drf_token
-        return Result(call.op.success_status, data)
-
-
-def _visible(call: Call, res: Resource, doc: dict[str, Any]) -> bool:
-    """Access tokens are private to the user who made them."""
-    return res.key != TOKENS or call.principal is None or doc.get("user_id") == call.principal.user.id
 
 
 def _scope_of(call: Call, res: Resource) -> str:
@@ -360,14 +279,62 @@ def _item_url(call: Call, res: Resource, doc: dict[str, Any]) -> str | None:
     return call.request.origin + path.replace("{" + res.key_param + "}", str(doc.get(res.key_param)))
 
 
-def _slice(rows: list[Row], after: int | None, before: int | None, descending: bool) -> Iterator[Row]:
-    chosen = [r for r in rows if (after is None or r[0] > after) and (before is None or r[0] < before)]
-    return iter(sorted(chosen, key=lambda r: r[0], reverse=descending))
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
-
-
 def _label(res: Resource) -> str:
     return singular(res.names[-1]).replace("_", " ") if res.names else "object"
+
+
+def crud(services: Services) -> Crud:
+    """The sandbox's one Crud."""
+    return services.shared("crud", lambda: Crud(services.resources, services.store, services.docs,
+                                                services.shared("traits", lambda: Traits(services.store))))
+
+
+def _on_resource(method: Callable[[Crud, Call, Resource], Result]) -> Callable[[Services, Operation], Handler | None]:
+    def factory(services: Services, op: Operation) -> Handler | None:
+        res = services.resource_of(op)
+        if res is None:
+            return None
+        serving = crud(services)
+        return lambda call: method(serving, call, res)
+    return factory
+
+
+BEHAVIOURS.kind("collection", "get")(_on_resource(Crud.listing))
+BEHAVIOURS.kind("collection", "post", "put", "patch", "delete")(_on_resource(Crud.create))
+BEHAVIOURS.kind("item", "get")(_on_resource(Crud.retrieve))
+BEHAVIOURS.kind("item", "put", "patch")(_on_resource(Crud.update))
+BEHAVIOURS.kind("item", "delete")(_on_resource(Crud.destroy))
+
+
+@BEHAVIOURS.kind("item", "post")
+def item_post(services: Services, op: Operation) -> Handler | None:
+    """A POST on an object's own path: an action answered from the object and the body."""
+    res = services.resource_of(op)
+    if res is None:
+        return None
+    serving = crud(services)
+
+    def handle(call: Call) -> Result:
+        object_id, doc = serving.find(call, res)
+        return serving.action(call, seed=object_id, hints={**doc, **mapping(call.body)})
+    return handle
+
+
+@BEHAVIOURS.kind("item_action")
+def item_action(services: Services, op: Operation) -> Handler | None:
+    """An action on one object: 404 when the object is missing, else an answer from the response schema."""
+    res = services.resource_of(op)
+    if res is None or not res.has_retrieve:
+        return None
+    serving = crud(services)
+
+    def handle(call: Call) -> Result:
+        serving.find(call, res)
+        return serving.action(call)
+    return handle
+
+
+@BEHAVIOURS.fallback
+def generated(services: Services, op: Operation) -> Handler:
+    """Anything else: an answer generated from the response schema (a list when the answer is a page)."""
+    return crud(services).action

@@ -20,12 +20,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .blobs import Blobs, download_url, is_key, new_key
-from .documents import now
-from .handlers import Call, Result
-from .messages import ApiError
-from .parsing import UploadedFile
-from .store import Store
+from ..blobs import Blobs, download_url, is_key, new_key
+from ..calls import Call, Result
+from ..documents import now
+from ..messages import ApiError
+from ..parsing import UploadedFile
+from ..store import Store
 
 RESOURCE = "chunked_upload"
 ITEM_PATH = "/chunked_upload/{id}/"
