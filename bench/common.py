@@ -110,7 +110,12 @@ def time_command(argv: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def interleaved(commands: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
-    """Run each measurement once per round, in a rotating order, so machine drift hits all alike."""
+    """Run each measurement once per round, in a rotating order, so machine drift hits all alike.
+
+    One untimed pass first: bytecode is written and the registry cache filled before any round.
+    """
+    for measure in commands.values():
+        measure()
     samples: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
     for i in range(rounds):

@@ -64,8 +64,6 @@ def run(base: str, rounds: int = 15) -> list[Row]:
         "cold": cold,
         "cli": lambda: time_command(cli, env),
     }
-    for measure in commands.values():  # warm-up: bytecode written, registry cache filled
-        measure()
     try:
         s = interleaved(commands, rounds)
     finally:

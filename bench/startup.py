@@ -73,8 +73,6 @@ def run(rounds: int = 21, aio_rounds: int = 5) -> list[Row]:
         "cli_help": lambda: time_command(cli_command(), warm_env),
         "warm_source": lambda: time_command([PYTHON, "-c", CLIENT], source_env),
     }
-    for measure in commands.values():  # warm-up: bytecode written, registry cache filled
-        measure()
     try:
         s = interleaved(commands, rounds)
     finally:

@@ -218,34 +218,44 @@ def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None or left < timeout else timeout
 
 
+class _BoundedBody:
+    """The decoded body with a running count: stops at the limit, never holds more than it.
+
+    One of these serves the sync and the async read loop, which differ only in how they iterate.
+    """
+
+    __slots__ = ("buffer", "limit", "size")
+
+    def __init__(self, response: httpx.Response, limit: int | None) -> None:
+        if limit is not None and not response.headers.get("content-encoding"):
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLarge(limit)
+        self.buffer, self.size, self.limit = io.BytesIO(), 0, limit
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.limit is not None and self.size > self.limit:
+            raise ResponseTooLarge(self.limit)
+        self.buffer.write(chunk)
+
+    def store(self, response: httpx.Response) -> None:
+        response._content = self.buffer.getvalue()  # what response.read() sets; BytesIO hands it over uncopied
+
+
 def _read_bounded(response: httpx.Response, limit: int | None) -> None:
-    """Read the decoded body with a running count: stop at the limit, never hold more than it."""
-    if limit is not None and not response.headers.get("content-encoding"):
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ResponseTooLarge(limit)
-    buffer, size = io.BytesIO(), 0
+    body = _BoundedBody(response, limit)
     for chunk in response.iter_bytes():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise ResponseTooLarge(limit)
-        buffer.write(chunk)
+        body.add(chunk)
         _left(DeadlineExceeded)  # custom transports have no socket reads to bound
-    response._content = buffer.getvalue()  # what response.read() sets; BytesIO hands over its buffer uncopied
+    body.store(response)
 
 
 async def _aread_bounded(response: httpx.Response, limit: int | None) -> None:
-    if limit is not None and not response.headers.get("content-encoding"):
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ResponseTooLarge(limit)
-    buffer, size = io.BytesIO(), 0
+    body = _BoundedBody(response, limit)
     async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise ResponseTooLarge(limit)
-        buffer.write(chunk)
-    response._content = buffer.getvalue()
+        body.add(chunk)
+    body.store(response)
 
 
 def _install_deadlines(client: httpx.Client) -> None:

@@ -124,7 +124,7 @@ class SchemaConverter:
             if name not in self._defs[direction]:
                 self._defs[direction][name] = {}  # placeholder breaks recursion
                 refs: set[str] = set()
-                target = self.registry.lookup_pointer(_COMPONENT_PREFIX + name.replace("~", "~0").replace("/", "~1"))
+                target = self.registry.lookup_pointer(_COMPONENT_PREFIX + escape(name))
                 self._defs[direction][name] = self.convert(target, direction, refs)
                 self._refs[direction][name] = refs
             return self._defs[direction][name]

@@ -27,6 +27,27 @@ def http_response(status: int, body: bytes, content_type: str = "application/jso
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+
+def read_http_message(sock: socket.socket) -> tuple[str, dict[str, str], bytes] | None:
+    """One HTTP/1.1 message off a raw socket: (start line, lower-cased headers, body by Content-Length);
+    None when the peer closed before the head was complete."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        block = sock.recv(65536)
+        if not block:
+            return None
+        data += block
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0") or 0)
+    while len(body) < length:
+        block = sock.recv(65536)
+        if not block:
+            break
+        body += block
+    return lines[0], headers, body
+
 class _Server(socketserver.ThreadingTCPServer):
     # The default backlog (5) overflows when 200 tasks connect at once: the kernel then drops SYNs and the
     # clients see connect timeouts that have nothing to do with the code under test.
@@ -53,19 +74,11 @@ class FaultServer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def _handle(self, sock: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, target = lines[0].split(" ")[:2]
-        length = next((int(v) for k, _, v in (ln.partition(": ") for ln in lines[1:]) if k.lower() == "content-length"),
-                      0)
-        while len(body) < length:
-            body += sock.recv(65536)
+        message = read_http_message(sock)
+        if message is None:
+            return
+        method, target = message[0].split(" ")[:2]
+        body = message[2]
         with self.lock:
             self.requests.append((method, target))
             behaviour: Behaviour = self.queue.popleft() if self.queue else self.default

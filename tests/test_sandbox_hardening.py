@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from faultserver import read_http_message
 
 from synapse_dyn import Client, load_spec
 from synapse_dyn.registry import Registry
@@ -64,22 +65,10 @@ def exchange(host: str, port: int, raw: bytes, *, wait: float = 5.0) -> tuple[in
     """Send raw bytes, read one answer: (status, headers, JSON body or None)."""
     with socket.create_connection((host, port), timeout=wait) as sock:
         sock.sendall(raw)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            block = sock.recv(65536)
-            if not block:
-                break
-            data += block
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            block = sock.recv(65536)
-            if not block:
-                break
-            body += block
-    return int(lines[0].split()[1]), headers, json.loads(body) if body else None
+        message = read_http_message(sock)
+    assert message is not None, "the server closed the connection without an answer"
+    status_line, headers, body = message
+    return int(status_line.split()[1]), headers, json.loads(body) if body else None
 
 
 def request(host: str, port: int, token: str, method: str, path: str, extra: str = "", body: bytes = b"",

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import warnings
 from pathlib import Path
 
 import click
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from ..util.urls import is_loopback_host
 
 
 def _status_line(stats: dict) -> str:
@@ -75,7 +67,7 @@ def proxy_command(ctx: click.Context, upstream: str, host: str, port: int, schem
     except OSError as exc:
         proxy.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         click.echo(f"warning: listening on {host}, reachable from other machines", err=True)
     url = f"http://{host}:{server.server_address[1]}"
     click.echo(f"Validating proxy: {url} -> {proxy.upstream} ({registry.label} schema, "

@@ -73,12 +73,20 @@ def _find(serving: Crud, call: Call, res: Resource, param: str) -> tuple[int, di
     return found
 
 
-def _listing(services: Services, op: Operation) -> Handler | None:
-    """A list of a cluster resource: a plain array, or a page object (the dashboard's ``summary``)."""
+def _cluster_resource(services: Services, op: Operation) -> tuple[Resource, Crud] | None:
+    """The cluster resource an operation serves and the store that serves it; None for other resources."""
     res = services.resource_of(op)
     if res is None or res.key not in SEEDS:
         return None
-    serving = crud(services)
+    return res, crud(services)
+
+
+def _listing(services: Services, op: Operation) -> Handler | None:
+    """A list of a cluster resource: a plain array, or a page object (the dashboard's ``summary``)."""
+    found = _cluster_resource(services, op)
+    if found is None:
+        return None
+    res, serving = found
 
     def handle(call: Call) -> Result:
         rows = stored(serving, call, res)
@@ -93,10 +101,10 @@ def _listing(services: Services, op: Operation) -> Handler | None:
 
 def _retrieve(services: Services, op: Operation) -> Handler | None:
     """One node: the object, or (the dashboard) ``{detail: node}`` when the schema wraps it."""
-    res = services.resource_of(op)
-    if res is None or res.key not in SEEDS:
+    found = _cluster_resource(services, op)
+    if found is None:
         return None
-    serving = crud(services)
+    res, serving = found
     registry = services.registry
 
     def handle(call: Call) -> Result:
@@ -111,10 +119,10 @@ def _retrieve(services: Services, op: Operation) -> Handler | None:
 
 
 def _destroy(services: Services, op: Operation) -> Handler | None:
-    res = services.resource_of(op)
-    if res is None or res.key not in SEEDS:
+    found = _cluster_resource(services, op)
+    if found is None:
         return None
-    serving = crud(services)
+    res, serving = found
 
     def handle(call: Call) -> Result:
         object_id, _doc = _find(serving, call, res, res.key_param)
