@@ -84,7 +84,8 @@ def percall_rows(base: str, quick: bool) -> list[Row]:
         f = r[name]
         rows.append(at_most("per-call", f"response-size limit: the client's HTTPClient vs httpx.Client, {what}",
                             f"{f['client_us'] / 1000:.3f} ms vs {f['raw_us'] / 1000:.3f} ms raw", f["ratio"], 1.05,
-                            f"bodies read with a running count (no second copy); median of {f['batches']} paired "
+                            "bodies read with a running count (no second copy); the httpx.Client reuses the same request parts, "
+                            f"so only reading differs; median of {f['batches']} paired "
                             f"batches of {f['calls']}; ratio IQR {f['spread']}"))
     f = r["page_8000"]
     rows.append(at_most("per-call", "a page of 8,000 items: validating and wrapping it, added to get().json()",

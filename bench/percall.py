@@ -78,10 +78,16 @@ def main(base: str, batches: int = 60, calls: int = 20) -> dict[str, Any]:
 
 
 def size_limit(base: str, batches: int, calls: int) -> dict[str, Any]:
-    """The response-size limit's cost: raw httpx.Client against the client's HTTPClient (counted reads), same body."""
-    from synapse_dyn.transport import HTTPClient, make_timeout
+    """The response-size limit's cost: the client's HTTPClient (counted reads, deadlines) against an httpx.Client
+    that reuses the same request parts (headers, parsed URLs, cookie work) but reads bodies as httpx does."""
+    from synapse_dyn.transport import HTTPClient, _ReusedRequestParts, make_timeout
 
-    raw = httpx.Client(base_url=base, headers=raw_headers())
+    class Unbounded(_ReusedRequestParts, httpx.Client):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._reuse_request_parts()
+
+    raw = Unbounded(base_url=base, headers=raw_headers())
     bounded = HTTPClient(base_url=base, headers=raw_headers(), timeout=make_timeout(None))
     assert bounded.limits is not None and bounded.limits.max_response_size
     out = {}

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -386,7 +386,10 @@ class Client(_BaseClient):
 
     def _items(self, request: PreparedRequest) -> Iterator[Any]:
         for page in self.paginate(request):
-            yield from page.results
+            items = page.results
+            del page  # neither the page nor its items are held while the next page is fetched
+            yield from items
+            del items
 
     def send(self, prepared: PreparedRequest, *, paginated: bool = False, retry: RetryPolicy | None = None) -> Any:
         """Send a prepared request (from ``op.prepare()`` or ``build_request``) with retries; returns its result."""
@@ -444,12 +447,14 @@ class AsyncPager(PagerHelp):
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         async for page in self._client.paginate(self._request):
-            for item in page.results:
+            items = page.results
+            del page  # neither the page nor its items are held while the next page is fetched
+            for item in items:
                 yield item
+            del items
 
 
-@dataclasses.dataclass(frozen=True)
-class _Listing:
+class _Listing(NamedTuple):
     op: Operation | None
     bound: BoundCall
 

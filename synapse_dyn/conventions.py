@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SpecError
 
@@ -43,8 +42,7 @@ PAGINATION_STYLES = ("cursor", "offset", "none")
 NOT_SECRET = frozenset({"tenant"})
 
 
-@dataclass(frozen=True)
-class AuthScheme:
+class AuthScheme(NamedTuple):
     """One credential: which header carries it, in what format, and where its value may come from."""
 
     name: str
@@ -58,8 +56,7 @@ class AuthScheme:
         return f"AuthScheme({self.name!r}, header={self.header!r}, format={self.format!r})"
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """How a successful answer wraps its data: ``meta`` {data, meta} (v2), ``flag`` {result, msg, data}, none."""
 
     style: str = "meta"
@@ -73,8 +70,7 @@ class Envelope:
     message: str = "msg"
 
 
-@dataclass(frozen=True)
-class Pagination:
+class Pagination(NamedTuple):
     """How list answers page: cursor tokens, offset/page numbers with a count, or not at all."""
 
     style: str = "cursor"
@@ -92,8 +88,7 @@ class Pagination:
         return self.style == "offset" and self.offset_param in ("page", "page_number")
 
 
-@dataclass(frozen=True)
-class Conventions:
+class Conventions(NamedTuple):
     """Everything backend-specific that is not an operation: read from the document once."""
 
     family: str
@@ -194,7 +189,7 @@ def operation_envelope(base: Envelope, declared: Any, where: str) -> Envelope:
 def _operation_section(base: Any, declared: Any, where: str, styles: tuple[str, ...]) -> Any:
     if not declared:
         return base
-    merged = deep_merge({f.name: getattr(base, f.name) for f in fields(base)}, _mapping(declared, where))
+    merged = deep_merge(base._asdict(), _mapping(declared, where))
     result = section(type(base), merged, where)
     check_choice(result.style, styles, f"{where}.style")
     return result
@@ -217,7 +212,7 @@ def check_section(data: Any, source: str) -> dict[str, Any]:
     for name, cls in (("envelope", Envelope), ("pagination", Pagination)):
         if mapping.get(name) is not None:
             check_keys(_mapping(mapping[name], f"{source}: conventions.{name}"),
-                       tuple(f.name for f in fields(cls)), f"{source}: conventions.{name}")
+                       cls._fields, f"{source}: conventions.{name}")
     return dict(mapping)
 
 
@@ -232,17 +227,17 @@ def auth_scheme(name: str, spec: Any, where: str) -> AuthScheme:
 
 
 def section(cls: type, data: Any, where: str) -> Any:
-    """A frozen dataclass from a mapping, refusing unknown keys and values of the wrong type."""
+    """A section (a named tuple) from a mapping, refusing unknown keys and values of the wrong type."""
     data = _mapping(data or {}, where)
-    names = tuple(f.name for f in fields(cls))
-    check_keys(data, names, where)
-    for f in fields(cls):
-        if f.name in data:
-            value = data[f.name]
-            expected = bool if f.type == "bool" else (tuple if f.name == "env" else str)
-            optional = "None" in str(f.type)
+    check_keys(data, cls._fields, where)
+    for name, annotation in cls.__annotations__.items():
+        if name in data:
+            value = data[name]
+            declared = getattr(annotation, "__forward_arg__", str(annotation))  # NamedTuple keeps a ForwardRef
+            expected = bool if declared == "bool" else (tuple if name == "env" else str)
+            optional = "None" in declared
             if not isinstance(value, expected) and not (optional and value is None):
-                raise SpecError(f"{where}.{f.name} must be a {expected.__name__}, not {type(value).__name__}")
+                raise SpecError(f"{where}.{name} must be a {expected.__name__}, not {type(value).__name__}")
     return cls(**data)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import SpecError
 
@@ -25,8 +25,7 @@ _VERSION = re.compile(r"^v\d+(\.\d+)?$")
 _NOT_IDENT = re.compile(r"\W")
 
 
-@dataclass(frozen=True, slots=True)
-class OperationName:
+class OperationName(NamedTuple):
     """Where an operation lives: ``client.<resources...>.<verb>``.
 
     ``depth_params`` lists, for each nested resource after the first, the path parameter
@@ -65,8 +64,7 @@ def _shape(segments: list[str]) -> tuple[str, ...]:
     return tuple("{}" if is_param(s) else s for s in segments)
 
 
-@dataclass(slots=True)
-class _Parsed:
+class _Parsed(NamedTuple):
     path: str
     method: str
     operation_id: str | None

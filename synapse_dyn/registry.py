@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import conventions as conv
 from . import overrides
@@ -17,13 +17,13 @@ from .errors import SpecError
 from .naming import HTTP_METHODS, OperationName, name_operations, path_segments
 from .overrides import OverrideReport
 from .util import jsonpointer
+from .util.urls import is_relative_path
 
 JSON_TYPES = ("application/json",)
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
-class BodySpec:
+class BodySpec(NamedTuple):
     """An operation's request body: media type, schema (may be a $ref), required."""
 
     content_type: str
@@ -82,6 +82,14 @@ class Operation:
     @property
     def description(self) -> str:
         return (self.raw.get("description") or "").strip()
+
+    @cached_property
+    def relative_path(self) -> str:
+        """The path template, checked once: a path naming a host would send credentials there (SpecError)."""
+        if not is_relative_path(self.path):
+            raise SpecError(f"{self.qualified_name}: the schema's path {self.path[:80]!r} is not relative; "
+                            "refusing to send credentials to a host the schema names")
+        return self.path
 
     @cached_property
     def parameters(self) -> list[dict[str, Any]]:
@@ -269,33 +277,70 @@ class Registry:
         names: dict[str, Any] | None = None,
         label: str = "<schema>",
         report: OverrideReport | None = None,
+        index: list[list[Any]] | None = None,
     ) -> None:
+        """``index``: what ``index()`` returned for this document and these names (the registry cache
+        keeps it), so a warm start places the operations without naming them again."""
         self.document = document
         self.label = label
         self.report = report or OverrideReport()
         self._resolved: dict[str, Any] = {}
+        self.root = ResourceNode("", ())
+        self.operations: list[Operation] = []
+        self.by_operation_id: dict[str, Operation] = {}
+        if index is None:
+            self._name_operations(names or {})
+        else:
+            self._place_indexed(index)
+        self.conventions  # noqa: B018 - built now, so a malformed convention fails the load, not a later call
+
+    def _name_operations(self, names: dict[str, Any]) -> None:
+        """Name every operation by the naming rules, then the overrides' renames and keyword aliases."""
         entries = [
             (path, method, (item or {}).get(method, {}).get("operationId"))
-            for path, item in (document.get("paths") or {}).items()
+            for path, item in (self.document.get("paths") or {}).items()
             for method in HTTP_METHODS
             if method in (item or {})
         ]
         derived = name_operations(entries)
-        self.root = ResourceNode("", ())
-        self.operations: list[Operation] = []
-        self.by_operation_id: dict[str, Operation] = {}
-        names = names or {}
         for (path, method), name in derived.items():
             op = Operation(self, path, method, overrides.rename(name, names))
             op.original = name.resources + (name.verb,)
-            self._place(op)
-            self.operations.append(op)
-            if op.operation_id:
-                self.by_operation_id[op.operation_id] = op
+            self._add(op)
         if names.get("keywords"):
             self._set_keyword_aliases(names)
         overrides.check_names(names, list(derived.values()), self.report)
-        self.conventions  # noqa: B018 - built now, so a malformed convention fails the load, not a later call
+
+    def index(self) -> list[list[Any]]:
+        """Every operation's final name and keyword aliases as plain JSON data, then the accessors' aliases."""
+        ops: list[list[Any]] = [
+            [op.path, op.method, list(op.name.resources), op.name.verb, list(op.name.depth_params), op.name.kind,
+             list(op.original), op.keyword_aliases] for op in self.operations]
+        nodes = [[list(path), node.keyword_aliases] for path, node in self._nodes() if node.keyword_aliases]
+        return [ops, nodes]
+
+    def _place_indexed(self, index: list[list[Any]]) -> None:
+        ops, nodes = index
+        for path, method, resources, verb, depth_params, kind, original, aliases in ops:
+            op = Operation(self, path, method, OperationName(tuple(resources), verb, tuple(depth_params), kind))
+            op.original = tuple(original)
+            op.keyword_aliases = aliases
+            self._add(op)
+        for path, aliases in nodes:
+            self.node(*path).keyword_aliases.update(aliases)
+
+    def _add(self, op: Operation) -> None:
+        self._place(op)
+        self.operations.append(op)
+        if op.operation_id:
+            self.by_operation_id[op.operation_id] = op
+
+    def _nodes(self) -> Iterator[tuple[tuple[str, ...], ResourceNode]]:
+        stack = [self.root]
+        while stack:
+            node = stack.pop()
+            yield node.path, node
+            stack.extend(node.children.values())
 
     def _place(self, op: Operation) -> None:
         node = self.root

@@ -32,7 +32,7 @@ CACHE_ENV = "SYNAPSE_DYN_CACHE_DIR"
 MAX_DOCUMENT_BYTES = 32 * 2**20  # a schema or overrides file; the bundled v2 schema is about 0.2 MB
 MAX_ALIAS_NODES = 1_000_000  # nodes YAML aliases may add to a document
 BUNDLED = {"v2": "openapi.yaml", "v1": "synapse-v1.yaml", "agent": "synapse-agent.yaml", "ray": "ray-dashboard.yaml"}
-CACHE_FORMAT = 2  # bump when the cached registry inputs change shape
+CACHE_FORMAT = 3  # bump when the cached registry inputs change shape
 
 
 def bundled_dir(kind: str) -> Path:
@@ -339,7 +339,7 @@ def _read_cache(key: str) -> dict[str, Any] | None:
         data = json.loads(raw)
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or not {"document", "names", "report"} <= set(data):
+    if not isinstance(data, dict) or not {"document", "index", "report"} <= set(data):
         return None
     return data
 
@@ -444,7 +444,7 @@ def load_spec(
     if cached is not None:
         report = OverrideReport(**cached["report"])
         emit_warnings(report)
-        return Registry(cached["document"], names=cached["names"], label=label, report=report)
+        return Registry(cached["document"], index=cached["index"], label=label, report=report)
 
     document = parse_document(raw, label)
     check_document(document, label)
@@ -464,5 +464,5 @@ def load_spec(
     registry = Registry(document, names=names, label=label, report=report)
     emit_warnings(report)
     if cache:
-        _write_cache(key, {"key": key, "document": document, "names": names, "report": vars(report)})
+        _write_cache(key, {"key": key, "document": document, "index": registry.index(), "report": vars(report)})
     return registry

@@ -113,16 +113,50 @@ def request_kwargs(request: PreparedRequest, files: ExitStack, base_timeout: htt
     return kwargs
 
 
-class _ReusedHeaderMerge:
-    """Reuse the last merge of per-request headers into the client's own headers.
+class _SkippedCookieWork(httpx.Cookies):
+    """httpx's cookie jar, which skips the jar when a response sets no cookie.
 
-    Every call carries the same Accept, User-Agent and credential headers, and httpx merges
-    them case-insensitively on each request, which costs more than the rest of the client's
-    work per call. An identical headers dict (same items in the same order, same client
-    headers) gets a copy of the previous result; anything else is merged as usual.
+    httpx hands every response to ``http.cookiejar`` (a urllib Request is built and the headers
+    scanned), about as much work as the rest of the client's per call; without a Set-Cookie
+    header the jar would store nothing, so skipping it changes nothing.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        for name, _ in response.headers.raw:
+            if name.lower() in (b"set-cookie", b"set-cookie2"):
+                super().extract_cookies(response)
+                return
+
+
+class _ReusedRequestParts:
+    """Reuse the parts of a request that repeat from call to call, where httpx rebuilds them each time.
+
+    - Headers: every call carries the same Accept, User-Agent and credential headers, and httpx
+      merges them case-insensitively on each request. An identical headers dict (same items in the
+      same order, same client headers) gets a copy of the previous result.
+    - URLs: a URL without a query string (listing a collection, polling one item) is parsed once
+      per client and kept in a small table; URLs with a query are never kept (they may carry
+      signatures).
+    - Cookies: see ``_SkippedCookieWork``.
     """
 
     _last_merge: tuple[tuple[tuple[Any, Any], ...], Any, httpx.Headers] | None = None
+    _PARSED_URLS_KEPT = 256
+
+    def _reuse_request_parts(self) -> None:
+        """Called once the httpx client is built."""
+        self._parsed_urls: dict[str, httpx.URL] = {}
+        self._cookies = _SkippedCookieWork(self._cookies)  # type: ignore[attr-defined]
+
+    def _merge_url(self, url: Any) -> Any:
+        if type(url) is str and "?" not in url:
+            parsed = self._parsed_urls.get(url)
+            if parsed is None:
+                if len(self._parsed_urls) >= self._PARSED_URLS_KEPT:
+                    self._parsed_urls.clear()
+                parsed = self._parsed_urls[url] = httpx.URL(url)
+            url = parsed
+        return super()._merge_url(url)  # type: ignore[misc]
 
     def _merge_headers(self, headers: Any = None) -> Any:
         if type(headers) is not dict:
@@ -340,13 +374,14 @@ def _deadline_stream_class(httpcore: Any) -> type:
     return DeadlineStream
 
 
-class HTTPClient(_ReusedHeaderMerge, httpx.Client):
+class HTTPClient(_ReusedRequestParts, httpx.Client):
     """httpx.Client that bounds each response's size and each attempt's and call's total time."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         timeout = kwargs.get("timeout")
         self.limits: ClientTimeout | None = timeout if isinstance(timeout, ClientTimeout) else None
         super().__init__(*args, **kwargs)
+        self._reuse_request_parts()
         _install_deadlines(self)
 
     def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
@@ -365,13 +400,14 @@ class HTTPClient(_ReusedHeaderMerge, httpx.Client):
             _deadline.reset(token)
 
 
-class AsyncHTTPClient(_ReusedHeaderMerge, httpx.AsyncClient):
+class AsyncHTTPClient(_ReusedRequestParts, httpx.AsyncClient):
     """httpx.AsyncClient that bounds each response's size and each attempt's and call's total time."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         timeout = kwargs.get("timeout")
         self.limits: ClientTimeout | None = timeout if isinstance(timeout, ClientTimeout) else None
         super().__init__(*args, **kwargs)
+        self._reuse_request_parts()
 
     async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
         import asyncio

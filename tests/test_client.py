@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import pydoc
 import warnings
@@ -291,6 +292,37 @@ def test_list_all_is_lazy(httpserver) -> None:
         rest = list(stream)
         assert [p.id for p in rest] == list(range(11, 26))
         assert calls == [None, "10", "20"]
+
+
+def _first_page_alive_handler(marker: str, alive: list[int]):
+    """Pages of 10 items titled ``marker-N``; asked for the second page, it counts the lists of the
+    first page's Records still alive in the client (nothing should hold them while the next is fetched)."""
+    def handler(request: Request) -> Response:
+        cursor = request.args.get("cursor")
+        if cursor:
+            gc.collect()
+            alive.append(sum(1 for o in gc.get_objects() if isinstance(o, list) and o and isinstance(o[0], Record)
+                             and str(dict.get(o[0], "title", "")).startswith(marker)))
+        start = int(cursor or 0)
+        items = [project(i, title=f"{marker}-{i}") for i in range(start + 1, start + 11)]
+        return json_response(envelope(items, next_cursor=None if cursor else "10", per_page=10))
+    return handler
+
+
+def test_list_all_holds_no_earlier_page_while_fetching_the_next(httpserver) -> None:
+    alive: list[int] = []
+    httpserver.expect_request("/v2/projects/").respond_with_handler(_first_page_alive_handler("sync-held", alive))
+    with make_client(httpserver) as client:
+        assert len([p.id for p in client.projects.list(per_page=10, list_all=True)]) == 20
+    assert alive == [0]
+
+
+async def test_async_list_all_holds_no_earlier_page_while_fetching_the_next(httpserver) -> None:
+    alive: list[int] = []
+    httpserver.expect_request("/v2/projects/").respond_with_handler(_first_page_alive_handler("async-held", alive))
+    async with make_client(httpserver, cls=AsyncClient) as client:
+        assert len([p.id async for p in client.projects.list(per_page=10, list_all=True)]) == 20
+    assert alive == [0]
 
 
 async def test_async_pager_first_page_await_and_async_for(httpserver) -> None:

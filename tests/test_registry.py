@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from conftest import BUNDLED_SCHEMA, reference_release
 from synapse_dyn import load_spec
 from synapse_dyn.errors import DriftResolvedWarning, SpecError
 from synapse_dyn.naming import HTTP_METHODS, name_operations
+from synapse_dyn.registry import Registry
 
 
 def _operations(path) -> set[tuple[str, str]]:
@@ -183,3 +185,25 @@ def test_cache_key_changes_with_overrides(tmp_path, monkeypatch) -> None:
     without = load_spec(BUNDLED_SCHEMA, overrides=False)
     assert "auth" in with_overrides.resources and "users" in without.resources
     assert len(list((tmp_path / "cache").glob("registry-*.json"))) == 2
+
+
+def _naming_view(registry: Any) -> list[Any]:
+    """Everything naming decides: each operation's place, aliases and the accessors' bindings."""
+    ops = [(path, op.path, op.method, op.original, sorted(op.keyword_aliases.items()), op.operation_id)
+           for path, op in registry.walk()]
+    nodes = sorted((node_path, node.depth_param, sorted(node.keyword_aliases.items()))
+                   for node_path, node in registry._nodes())
+    return [ops, nodes, sorted(registry.by_operation_id)]
+
+
+@pytest.mark.parametrize("family", ["v2", "v1"])
+def test_a_warm_start_rebuilds_the_same_names_from_the_cached_index(family: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SYNAPSE_DYN_CACHE_DIR", str(tmp_path))
+    cold = load_spec(family)
+    assert list(tmp_path.glob("registry-*.json")), "the first load writes the cache"
+    warm = load_spec(family)
+    assert warm is not cold and warm.report.missing == cold.report.missing
+    assert _naming_view(warm) == _naming_view(cold)
+    assert any(op.keyword_aliases for op in cold.operations) or family == "v1"
+    rebuilt = Registry(cold.document, index=json.loads(json.dumps(cold.index())), label=family)
+    assert _naming_view(rebuilt) == _naming_view(cold)

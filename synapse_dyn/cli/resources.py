@@ -7,7 +7,6 @@ reads the registry and builds nothing.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from typing import Any
 
@@ -27,6 +26,8 @@ SYNONYMS = {"get": "retrieve", "show": "retrieve", "describe": "retrieve", "view
 
 
 def unknown_name_message(kind: str, name: str, where: str, valid: list[str]) -> str:
+    import difflib  # only on a typo: start-up does not pay for it
+
     meant = SYNONYMS.get(name.lower())
     close = [meant] if meant in valid else sorted(difflib.get_close_matches(name, valid, n=3), key=valid.index)
     hint = f" Did you mean {close[0]!r}?" if close else ""

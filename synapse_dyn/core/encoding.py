@@ -10,7 +10,6 @@ from urllib.parse import quote
 from .. import errors
 from ..auth import check_header_value
 from ..registry import Operation
-from ..util.urls import is_relative_path
 from .binding import BoundCall, unknown_body_keys
 from .coercion import is_file
 from .messages import PreparedRequest
@@ -117,10 +116,7 @@ def _body_problems(session: Session, op: Operation, body: Any, strict: bool) -> 
 def build_request(session: Session, op: Operation, bound: BoundCall) -> PreparedRequest:
     """Validate the call (per the session's mode) and turn it into a PreparedRequest."""
     problems = request_problems(session, op, bound) if session.validate_requests != "off" else []
-    path = op.path
-    if not is_relative_path(path):
-        raise errors.SpecError(f"{op.qualified_name}: the schema's path {path[:80]!r} is not relative; "
-                               "refusing to send credentials to a host the schema names")
+    path = op.relative_path
     for name, value in bound.path.items():
         path = path.replace("{" + name + "}", encode_path_value(value))
     headers = dict(session.credentials.base_headers())

@@ -1,5 +1,6 @@
 """What flows exchange with drivers: requests, raw responses, transport failures and actions.
 
+Responses, failures and actions are named tuples (immutable, and cheap to define at import).
 A flow yields an action and receives its outcome: ``Send`` -> RawResponse | TransportFailure,
 every other action -> None. Side effects (sleeping, remembering a request id, appending to the
 drift log, warning) are actions, so flows stay pure and are tested by feeding outcomes by hand.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..auth import mask_headers, mask_secret_fields
 from ..registry import Operation
@@ -57,16 +58,14 @@ class PreparedRequest:
         return f"<PreparedRequest {' '.join(parts)}>"
 
 
-@dataclass(slots=True)
-class RawResponse:
+class RawResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
     content: bytes
     reason: str = ""
 
 
-@dataclass(slots=True)
-class TransportFailure:
+class TransportFailure(NamedTuple):
     """A request that produced no response. ``sent`` False means it never reached the server."""
 
     kind: str  # connect | timeout | read | protocol | too_large (over max_response_size)
@@ -74,27 +73,23 @@ class TransportFailure:
     sent: bool
 
 
-@dataclass(slots=True)
-class Send:
+class Send(NamedTuple):
     """Send this request; the outcome (RawResponse or TransportFailure) is sent back into the flow."""
 
     request: PreparedRequest
 
 
-@dataclass(slots=True)
-class Sleep:
+class Sleep(NamedTuple):
     seconds: float
 
 
-@dataclass(slots=True)
-class RequestIdObserved:
+class RequestIdObserved(NamedTuple):
     """A response carried this request id (the driver keeps it per thread / task)."""
 
     request_id: str
 
 
-@dataclass(slots=True)
-class DriftObserved:
+class DriftObserved(NamedTuple):
     """A response differed from its schema (or matched it): the driver writes it to the drift log."""
 
     operation: Operation
@@ -104,16 +99,14 @@ class DriftObserved:
     problems: list[dict[str, Any]]
 
 
-@dataclass(slots=True)
-class Warn:
+class Warn(NamedTuple):
     """Warn the caller (the driver points the warning at the first frame outside this package)."""
 
     message: str
     category: type[Warning]
 
 
-@dataclass(slots=True)
-class PageReady:
+class PageReady(NamedTuple):
     """One page of a paginated listing, handed out before the next one is fetched."""
 
     page: Any

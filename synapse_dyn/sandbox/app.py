@@ -10,7 +10,6 @@ declaring ``x-synapse-envelope: {style: none}``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
@@ -40,7 +39,7 @@ def envelope_style(registry: Registry, enveloped: bool | None = None) -> Envelop
     envelope = registry.conventions.envelope
     if enveloped is None:
         return envelope
-    return dataclasses.replace(envelope, style="meta" if enveloped else "none")
+    return envelope._replace(style="meta" if enveloped else "none")
 
 
 class App:

@@ -6,16 +6,27 @@ parameters are deserialized, cast, validated and unmarshalled by openapi-core, a
 validated by openapi-core's OpenAPI 3.0 write validator for the body's media type.
 
 One ``OpenAPI`` object is built per process and schema (spec validation skipped: CI validates the
-bundled schemas). openapi-core walks the document through ``jsonschema-path`` on every call, so the
-parts that do not depend on the request are built once: the routed (method, path template) ->
-operation lookup (the sandbox's router has already matched), the format checker, and one body
-validator per (operation, media type); and since a parameter verdict depends only on the raw values
-of the declared parameters, the latest ``VERDICTS`` verdicts are remembered (polling one object
-costs one check). Formats are left as the strings the client sent, so unmarshalled values stay
-JSON (the sandbox stores JSON documents).
+bundled schemas). openapi-core walks the document through ``jsonschema-path`` and builds its
+per-parameter objects again on every ``unmarshal_request``, so what does not depend on the request
+is built once: the routed (method, path template) -> operation lookup (the sandbox's router has
+already matched), the format checker, each schema's validator, one body validator per (operation,
+media type), and per operation its parameters as ``PrebuiltParameter``s, in openapi-core's order
+(operation-level first, path-level ones it does not override): openapi-core's style deserializer
+(with its schema caster) and schema unmarshaller (which validates first), made by openapi-core's
+own factories. A request then only runs them on its raw values, as openapi-core's
+``_get_parameters`` would: missing required -> error, per-style deserialization, casting, the
+schema default, the empty-query-value rule, validation, unmarshalling, errors of openapi-core's
+types. An operation with a parameter that path cannot take (content-based, cookie or deepObject)
+is decided once to go through ``unmarshal_request`` itself. The prebuilt objects still read their
+schemas lazily, so running them, like anything else that walks a ``SchemaPath``, holds ``_walking``.
+
+A parameter verdict depends only on the raw values of the declared parameters, so the latest
+``VERDICTS`` verdicts are remembered (polling one object costs one check). Formats are left as the
+strings the client sent, so unmarshalled values stay JSON (the sandbox stores JSON documents).
 
 Errors become the backend's 400 envelope: one detail per failure, the field named from the error's
-path, the message from the schema's expectation only (never the value sent).
+path, the message from the schema's expectation only (never the value sent); a path value that
+does not fit is a 404, as for an object that does not exist.
 """
 
 from __future__ import annotations
@@ -23,9 +34,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 from ..registry import Operation, Registry
 from .messages import ApiError, Request
@@ -35,7 +48,11 @@ try:
     from openapi_core import Config, OpenAPI
     from openapi_core.casting.schemas import oas30_types_caster, oas31_types_caster
     from openapi_core.casting.schemas.factories import SchemaCastersFactory
-    from openapi_core.datatypes import RequestParameters
+    from openapi_core.datatypes import Parameters, RequestParameters
+    from openapi_core.deserializing.styles import style_deserializers
+    from openapi_core.deserializing.styles.exceptions import EmptyQueryParameterValue
+    from openapi_core.exceptions import OpenAPIError
+    from openapi_core.schema.parameters import get_style_and_explode
     from openapi_core.templating.paths.finders import APICallPathFinder
     from openapi_core.unmarshalling.request.unmarshallers import (
         V30RequestParametersUnmarshaller,
@@ -43,6 +60,14 @@ try:
     )
     from openapi_core.unmarshalling.schemas import oas30_write_schema_unmarshallers_factory
     from openapi_core.unmarshalling.schemas.factories import SchemaUnmarshallersFactory
+    from openapi_core.util import chainiters
+    from openapi_core.validation.request.exceptions import (
+        InvalidParameter,
+        MissingParameter,
+        MissingRequiredParameter,
+        ParameterValidationError,
+    )
+    from openapi_core.validation.schemas.exceptions import ValidateError
     from openapi_core.validation.schemas.factories import SchemaValidatorsFactory
     from openapi_schema_validator import OAS30WriteValidator, OAS31Validator
     from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -86,8 +111,11 @@ class ReusedValidators(SchemaValidatorsFactory):
     def create(self, spec: Any, schema: Any, format_validators: Any = None, extra_format_validators: Any = None,
                forbid_unspecified_additional_properties: bool = False, enforce_properties_required: bool = False,
                ) -> Any:
-        """openapi-core's validator for a schema, made on first use (validators keep no per-call state)."""
-        key = (tuple(schema.parts), _names(format_validators), _names(extra_format_validators),
+        """openapi-core's validator for a schema, made on first use (validators keep no per-call state).
+
+        No extra format validators and an empty set of them build the same validator, so they share it.
+        """
+        key = (tuple(schema.parts), _names(format_validators), _names(extra_format_validators or None),
                forbid_unspecified_additional_properties, enforce_properties_required)
         made = self._made.get(key)
         if made is None:
@@ -105,6 +133,80 @@ class ReusedValidators(SchemaValidatorsFactory):
         return self._checker
 
 
+class PrebuiltParameter:
+    """One declared parameter's deserializer (with its caster), validator and unmarshaller, made once.
+
+    ``value`` does what openapi-core's ``_get_parameter`` does for a simple (schema, not content)
+    parameter, with the objects openapi-core would build on every call built here once. They still
+    read their schema lazily through jsonschema-path, so ``value`` must run under the walking lock.
+    """
+
+    def __init__(self, unmarshaller: Any, param: Any) -> None:
+        um, spec = unmarshaller, unmarshaller.spec
+        self.name = (param / "name").read_str()
+        self.location = (param / "in").read_str()
+        self.deprecated = (param / "deprecated").read_bool(default=False)
+        self.required = (param / "required").read_bool(default=False)
+        self.allow_empty = (param / "allowEmptyValue").read_bool(default=None)
+        schema = param / "schema"
+        self.has_default = "default" in schema
+        self.default = (schema / "default").read_value() if self.has_default else None
+        style, explode = get_style_and_explode(param)
+        self.deserializer = um.style_deserializers_factory.create(spec, schema, style, explode, name=self.name)
+        self.validator = um.schema_validators_factory.create(
+            spec, schema, format_validators=um.format_validators, extra_format_validators=um.extra_format_validators,
+            forbid_unspecified_additional_properties=um.forbid_unspecified_additional_properties,
+            enforce_properties_required=um.enforce_properties_required)
+        self.unmarshaller = um.schema_unmarshallers_factory.create(
+            spec, schema, format_validators=um.format_validators, extra_format_validators=um.extra_format_validators,
+            forbid_unspecified_additional_properties=um.forbid_unspecified_additional_properties,
+            enforce_properties_required=um.enforce_properties_required,
+            format_unmarshallers=um.format_unmarshallers, extra_format_unmarshallers=um.extra_format_unmarshallers)
+        if self.unmarshaller.schema_validator is self.validator:
+            self.validator = None  # unmarshal() validates first with this very validator: once is enough
+
+    @staticmethod
+    def supports(param: Any) -> bool:
+        """Whether openapi-core treats this parameter the simple way (schema + a known, flat style)."""
+        if "content" in param or (param / "in").read_str() not in ("path", "query", "header"):
+            return False
+        style, _explode = get_style_and_explode(param)
+        return style in style_deserializers and style != "deepObject"
+
+    def value(self, parameters: RequestParameters) -> Any:
+        """The unmarshalled value; openapi-core's Missing*/Invalid*/ParameterValidationError otherwise."""
+        location = parameters[self.location]
+        if self.deprecated and self.name in location:
+            warnings.warn(f"{self.name} parameter is deprecated", DeprecationWarning, stacklevel=2)
+        try:
+            casted = self._casted(location)
+            if self.validator is not None:
+                self.validator.validate(casted)
+            return self.unmarshaller.unmarshal(casted)
+        except KeyError:
+            error = MissingRequiredParameter if self.required else MissingParameter
+            raise error(self.name, self.location) from None
+        except ValidateError as exc:
+            raise InvalidParameter(self.name, self.location) from exc
+        except OpenAPIError as exc:
+            raise ParameterValidationError(self.name, self.location) from exc
+
+    def _casted(self, location: Any) -> Any:
+        if self.allow_empty:
+            warnings.warn("Use of allowEmptyValue property is deprecated", DeprecationWarning, stacklevel=3)
+        try:
+            casted = self.deserializer.deserialize(location)
+        except KeyError:
+            if not self.has_default:
+                raise
+            return self.default
+        if self.allow_empty is not None:
+            warnings.warn("Use of allowEmptyValue property is deprecated", DeprecationWarning, stacklevel=3)
+        if not self.allow_empty and self.location == "query" and casted == "":
+            raise EmptyQueryParameterValue(self.name)
+        return casted
+
+
 class CheckedRequest:
     """A sandbox request in openapi-core's Request protocol, matched to its path template."""
 
@@ -115,9 +217,14 @@ class CheckedRequest:
         self.method = op.method
         self.body = None  # bodies are checked on their own (see RequestChecker.body)
         self.content_type = (request.header("content-type") or "").lower()
-        self.parameters = RequestParameters(
-            path=dict(path_params), query=ImmutableMultiDict(request.query),
-            header=Headers(request.headers) if header else Headers(), cookie=ImmutableMultiDict())
+        self.parameters = raw_parameters(request, path_params, header)
+
+
+def raw_parameters(request: Request, path_params: dict[str, str], header: bool) -> RequestParameters:
+    """A request's raw parameters as openapi-core reads them (headers only when some are declared)."""
+    return RequestParameters(
+        path=dict(path_params), query=ImmutableMultiDict(request.query),
+        header=Headers(request.headers) if header else Headers(), cookie=ImmutableMultiDict())
 
 
 class RequestChecker:
@@ -138,6 +245,7 @@ class RequestChecker:
         self.spec = SchemaPath.from_dict(document, resolved_cache_maxsize=RESOLVED_CACHE)
         self.openapi = OpenAPI(self.spec, config=config)
         self._bodies: dict[tuple[str, str, str], Any] = {}
+        self._prebuilt: dict[tuple[str, str], list[PrebuiltParameter] | None] = {}
         self._verdicts: OrderedDict[tuple[Any, ...], tuple[dict, dict] | ApiError] = OrderedDict()
         self._lock = threading.Lock()
         self._walking = threading.Lock()
@@ -165,16 +273,44 @@ class RequestChecker:
 
     def unmarshal_parameters(self, op: Operation, request: Request, path_params: dict[str, str]
                              ) -> tuple[dict, dict] | ApiError:
-        """openapi-core's unmarshalled (path, query) parameters, or the error answer for them."""
-        checked = CheckedRequest(op, request, path_params, header=bool(op.header_params))
+        """openapi-core's unmarshalled (path, query) parameters, or the error answer for them.
+
+        The operation's prebuilt parameters when it has them, else ``unmarshal_request`` itself.
+        """
+        header = bool(op.header_params)
         with self._walking:  # jsonschema-path's caches are not safe for concurrent use
-            result = self.openapi.unmarshal_request(checked)
-        if not result.errors:
-            return dict(result.parameters.path), dict(result.parameters.query)
-        problems = list(parameter_problems(result.errors))
-        if any(location == "path" for location, _detail in problems):
-            return ApiError(404, "Not found.")
-        return ApiError(400, "Invalid query parameters.", details=[d for _loc, d in problems][:MAX_DETAILS])
+            prebuilt = self.prebuilt(op)
+            if prebuilt is None:
+                result = self.openapi.unmarshal_request(CheckedRequest(op, request, path_params, header))
+                values, errors = result.parameters, result.errors
+            else:
+                values, errors = unmarshal_prebuilt(prebuilt, raw_parameters(request, path_params, header))
+        return verdict(values, errors)
+
+    def prebuilt(self, op: Operation) -> list[PrebuiltParameter] | None:
+        """The operation's parameters in openapi-core's order, built on first use (under ``_walking``);
+        None when one of them needs ``unmarshal_request`` (content, cookie or deepObject parameters)."""
+        key = (op.path, op.method)
+        if key not in self._prebuilt:
+            try:
+                self._prebuilt[key] = self._build_parameters(op)
+            except Exception:  # whatever cannot be prebuilt is left to unmarshal_request, which reports it
+                self._prebuilt[key] = None
+        return self._prebuilt[key]
+
+    def _build_parameters(self, op: Operation) -> list[PrebuiltParameter] | None:
+        unmarshaller = self.openapi.request_unmarshaller
+        path, operation, *_found = unmarshaller.path_finder.find(op.method, urljoin(HOST_URL, op.path))
+        params, seen = [], set()
+        for param in chainiters(operation.get("parameters", []), path.get("parameters", [])):
+            key = ((param / "name").read_str(), (param / "in").read_str())
+            if key in seen:  # a path-level parameter the operation overrides
+                continue
+            seen.add(key)
+            if not PrebuiltParameter.supports(param):
+                return None
+            params.append(PrebuiltParameter(unmarshaller, param))
+        return params
 
     def body(self, op: Operation, media: str, value: Any) -> None:
         """ApiError 400 unless openapi-core's write validator accepts a decoded body for its media type."""
@@ -211,6 +347,30 @@ def checker_for(registry: Registry) -> RequestChecker:
         while len(_CHECKERS) > CHECKERS:
             _CHECKERS.pop(next(iter(_CHECKERS)))
         return checker
+
+
+def unmarshal_prebuilt(prebuilt: list[PrebuiltParameter], raw: RequestParameters
+                       ) -> tuple[Parameters, list[Exception]]:
+    """openapi-core's ``_get_parameters`` over prebuilt parameters: the values, and the errors in order."""
+    values, errors = Parameters(), []
+    for param in prebuilt:
+        try:
+            getattr(values, param.location)[param.name] = param.value(raw)
+        except MissingParameter:
+            continue
+        except ParameterValidationError as exc:
+            errors.append(exc)
+    return values, errors
+
+
+def verdict(values: Parameters, errors: list[Exception]) -> tuple[dict, dict] | ApiError:
+    """The (path, query) values when openapi-core found no error; else 404 for a path value, 400 otherwise."""
+    if not errors:
+        return dict(values.path), dict(values.query)
+    problems = list(parameter_problems(errors))
+    if any(location == "path" for location, _detail in problems):
+        return ApiError(404, "Not found.")
+    return ApiError(400, "Invalid query parameters.", details=[d for _loc, d in problems][:MAX_DETAILS])
 
 
 def verdict_key(op: Operation, request: Request, path_params: dict[str, str]) -> tuple[Any, ...]:
