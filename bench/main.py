@@ -189,7 +189,7 @@ def main(argv: list[str]) -> int:
     group("startup", lambda: startup.run(*((3, 0) if quick else (21, 5))))
     group("memory", lambda: memory_rows(2 if quick else 5))
     with loopback_server() as base:
-        group("first", lambda: firstresult.run(base, 2 if quick else 15))
+        group("first", lambda: firstresult.run(base, 2 if quick else 25))
         group("per-call", lambda: percall_rows(base, quick))
         group("async", lambda: async_rows(base, *((1, 300) if quick else (8, 2000))))
     with loopback_server(total=20_000 if quick else 100_000) as base:

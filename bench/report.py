@@ -43,7 +43,8 @@ METHOD = """\
   `synapse-dyn projects list --per-page 50 -o json`.
 - Per-call budgets as features land: nested Records read through attributes against the same dict
   lookups in raw JSON; the response-size limit as the client's own `HTTPClient` (bodies read with a
-  running count) against a plain `httpx.Client`; a page of 8,000 items, client and raw alternating
+  running count) against an `httpx.Client` that reuses the same request parts (merged headers, parsed
+  URLs, no cookie-jar work for answers that set no cookie), so only reading differs; a page of 8,000 items, client and raw alternating
   call by call, the figure being the median of the paired differences.
 - Transfers: `bench/sink.py` reads request bodies into one reused buffer and answers the
   chunked-upload protocol without storing or hashing, so the figures are the client's cost; each
@@ -52,8 +53,11 @@ METHOD = """\
   from disk; one raw PUT of the file; the MD5 of the file alone. The protocol's floor is the slower of
   pre-built streaming and the MD5. Against the sandbox served over HTTP the same upload shows the
   server's cost. Downloads: MediaCache.fetch against `httpx.stream` + `iter_bytes` into a file.
-  Memory: peak RSS (VmHWM, reset before the transfer) above the RSS before it.
-- Sandbox: a Client on `sandbox.transport()` in one process; openapi-core's checks are timed as they
+  Memory: peak RSS (VmHWM, reset before the transfer) above the RSS before it. Each transfer starts
+  after `os.sync()`, so no writeback of an earlier round's file competes with it; downloads run three
+  times as many rounds as uploads (they are short, and loopback reads vary).
+- Sandbox: a Client on `sandbox.transport()` in one process, each retrieve of a different id (no
+  remembered verdict is reused), each create a different body; openapi-core's checks are timed as they
   run, which gives the rate without them in the same run. `list_all` over the sandbox: rows written
   straight into its SQLite store, streamed in pages of 1,000; RSS peak over the last nine tenths
   against the RSS after the first tenth.

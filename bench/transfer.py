@@ -183,6 +183,7 @@ def serve_sandbox() -> None:
 
 
 def timed(run: Any, check: Any = None) -> dict[str, Any]:
+    os.sync()  # no writeback left over from an earlier round (a 200 MiB file) competes with this one
     before = rss_bytes()
     reset_peak_rss()
     start, cpu = time.perf_counter(), time.process_time()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..conventions import V2_AUTH
 
@@ -54,8 +54,7 @@ class GlobalOptions:
     given: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class GlobalSpec:
+class GlobalSpec(NamedTuple):
     attr: str
     flags: tuple[str, ...]
     metavar: str | None  # None = a flag without a value
