@@ -114,9 +114,9 @@ def request_kwargs(request: PreparedRequest, files: ExitStack, base_timeout: htt
 
 
 class _SkippedCookieWork(httpx.Cookies):
-    """httpx's cookie jar, which skips the jar when a response sets no cookie.
+    """httpx's cookies, handed to the jar only by a response that sets a cookie.
 
-    httpx hands every response to ``http.cookiejar`` (a urllib Request is built and the headers
+    httpx passes every response to ``http.cookiejar`` (a urllib Request is built and the headers
     scanned), about as much work as the rest of the client's per call; without a Set-Cookie
     header the jar would store nothing, so skipping it changes nothing.
     """
