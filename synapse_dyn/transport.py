@@ -143,10 +143,10 @@ class _ReusedRequestParts:
     _last_merge: tuple[tuple[tuple[Any, Any], ...], Any, httpx.Headers] | None = None
     _PARSED_URLS_KEPT = 256
 
-    def _reuse_request_parts(self) -> None:
-        """Called once the httpx client is built."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # the httpx client
         self._parsed_urls: dict[str, httpx.URL] = {}
-        self._cookies = _SkippedCookieWork(self._cookies)  # type: ignore[attr-defined]
+        self._cookies = _SkippedCookieWork(self._cookies)  # type: ignore[has-type]
 
     def _merge_url(self, url: Any) -> Any:
         if type(url) is str and "?" not in url:
@@ -381,7 +381,6 @@ class HTTPClient(_ReusedRequestParts, httpx.Client):
         timeout = kwargs.get("timeout")
         self.limits: ClientTimeout | None = timeout if isinstance(timeout, ClientTimeout) else None
         super().__init__(*args, **kwargs)
-        self._reuse_request_parts()
         _install_deadlines(self)
 
     def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
@@ -407,7 +406,6 @@ class AsyncHTTPClient(_ReusedRequestParts, httpx.AsyncClient):
         timeout = kwargs.get("timeout")
         self.limits: ClientTimeout | None = timeout if isinstance(timeout, ClientTimeout) else None
         super().__init__(*args, **kwargs)
-        self._reuse_request_parts()
 
     async def send(self, request: httpx.Request, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
         import asyncio
